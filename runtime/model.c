@@ -58,7 +58,7 @@ int mal_model_alloc(mal_model *m, const mal_vocab *vocab, const char *type, int 
     m->embed = embed;
     m->act = act;
     m->pool = MAL_POOL_LAST;
-    m->scoring = (mal_scoring){.window = 342, .stride = 0, .dedup = 0,
+    m->scoring = (mal_scoring){.window = 342, .stride = 0, .max_windows = 0, .dedup = 0,
                                .combine = MAL_COMBINE_MEAN, .calib_a = 1.0f, .calib_b = 0.0f};
     m->embedding = zeros(v * (size_t)embed);
     m->l1 = (mal_lstm_layer){embed, h1, zeros(4 * (size_t)h1 * (size_t)embed),

@@ -13,7 +13,9 @@
  * windows of `window` calls. stride 0: only the last `window` calls (the
  * paper's protocol). stride s > 0: windows start at calls 0, s, 2s, ...; a
  * window is kept if it is the first one or if it is full (start + window <= n),
- * so a streaming scorer needs at most ceil(window / s) live states. Each window
+ * so a streaming scorer needs at most ceil(window / s) live states; with
+ * max_windows K > 0 only the first K kept windows are scored, which bounds the
+ * work per trace (K * window steps) whatever its length. Each window
  * starts from a zero state. Window probabilities combine by mean or max.
  *
  * File format: docs/model-format.md (JSON, "format": "malstm-model", "version": 1). */
@@ -31,6 +33,7 @@
 #define MAL_MAX_HIDDEN 1024
 #define MAL_MAX_EMBED 1024
 #define MAL_MAX_WINDOW 1000000
+#define MAL_MAX_WINDOWS 1000000
 
 typedef enum mal_act {
     MAL_ACT_TANH = 0,
@@ -52,6 +55,7 @@ typedef enum mal_combine {
 typedef struct mal_scoring {
     int window;            /* calls per window, >= 1 (342 in the paper) */
     int stride;            /* 0: only the last window; > 0: a window every `stride` calls */
+    int max_windows;       /* stride > 0: score at most this many windows (the first); 0 = all */
     int dedup;             /* 1: collapse runs of identical calls before windowing */
     mal_combine combine;   /* how window scores combine (irrelevant when stride == 0) */
     float calib_a, calib_b;/* calibrated p = sigmoid(calib_a * logit + calib_b); 1, 0 = none */
