@@ -21,7 +21,9 @@
 #include "vocab.h"
 
 typedef enum mal_trace_format {
-    MAL_FORMAT_AUTO = 0,   /* first non-blank byte '{' -> report, else lines */
+    MAL_FORMAT_AUTO = 0,   /* first non-blank byte '{' -> report, else lines; but a path
+                            * ending in .json or .json.gz is always read as a report, so a
+                            * broken report fails instead of passing as a line trace */
     MAL_FORMAT_LINES = 1,
     MAL_FORMAT_REPORT = 2,
 } mal_trace_format;
@@ -54,11 +56,21 @@ typedef struct mal_trace_sink {
 typedef struct mal_read_opts {
     mal_trace_format format;   /* default AUTO */
     uint64_t max_repeat;       /* cap on CAPE `repeated` per entry; 0 = default (see docs/readers.md) */
+    uint64_t max_string;       /* longest JSON string or number in a report, bytes; 0 = default */
 } mal_read_opts;
+
+#define MAL_DEFAULT_MAX_REPEAT 100000u         /* an entry gives at most 1 + this many calls */
+#define MAL_DEFAULT_MAX_STRING (64u << 20)     /* 64 MiB: bounds yajl's token buffer */
+#define MAL_REPORT_MAX_DEPTH 128               /* deeper JSON nesting is an error */
 
 /* Read every record of `path` into the sink. Returns 0, MAL_READ_STOPPED, or
  * -1 with e set ("<path>: record N, byte B: <what>"). opts may be NULL. */
 int mal_read_trace(const char *path, const mal_vocab *vocab, const mal_read_opts *opts,
                    const mal_trace_sink *sink, mal_error *e);
+
+/* The same from memory (plain or gzip); `name` stands for the path in
+ * records and messages. For tests and fuzzing. */
+int mal_read_trace_mem(const char *name, const void *data, size_t len, const mal_vocab *vocab,
+                       const mal_read_opts *opts, const mal_trace_sink *sink, mal_error *e);
 
 #endif

@@ -1,0 +1,163 @@
+/* line_reader.c - Mal-API line files: one trace per line, names separated by
+ * blanks. A byte-at-a-time state machine, so a line of any length costs the
+ * same constant memory: only the first MAL_NAME_MAX + 1 bytes of a name are
+ * kept, which is enough to tell that a longer name is not in the vocabulary. */
+#include "trace_reader_impl.h"
+
+#include <string.h>
+
+enum { C_NAME = 0, C_BLANK, C_NL, C_NUL, C_HIGH };
+
+/* Classes of ASCII bytes (C_NAME unless listed). '\r' counts as a blank so
+ * CRLF files read like LF files. */
+static const unsigned char ascii_class[128] = {
+    ['\0'] = C_NUL, [' '] = C_BLANK, ['\t'] = C_BLANK, ['\r'] = C_BLANK, ['\n'] = C_NL,
+};
+
+static inline unsigned char byte_class(unsigned char c)
+{
+    return c >= 0x80 ? C_HIGH : ascii_class[c];
+}
+
+void mal_lines_init(mal_line_parser *p, const mal_reader_common *c)
+{
+    memset(p, 0, sizeof *p);
+    p->c = c;
+    p->info.input = c->path;
+    p->info.record = 1;
+}
+
+static int begin_record(mal_line_parser *p, uint64_t offset)
+{
+    p->in_record = 1;
+    p->info.calls = p->info.unknown = 0;
+    p->info.offset = offset;
+    const mal_trace_sink *s = p->c->sink;
+    if (s->record_begin && s->record_begin(s->ctx, &p->info))
+        return MAL_READ_STOPPED;
+    return 0;
+}
+
+static int end_name(mal_line_parser *p)
+{
+    size_t kept = p->tok_len < sizeof p->tok ? (size_t)p->tok_len : sizeof p->tok;
+    /* a name longer than the kept prefix is longer than MAL_NAME_MAX: lookup says -1 */
+    int id = mal_vocab_lookup(p->c->vocab, p->tok, kept);
+    const mal_trace_sink *s = p->c->sink;
+    p->tok_len = 0;
+    p->info.calls++;
+    if (id >= 0)
+        return s->calls(s->ctx, id, 1) ? MAL_READ_STOPPED : 0;
+    p->info.unknown++;
+    if (s->unknown && s->unknown(s->ctx, p->tok, kept, 1))
+        return MAL_READ_STOPPED;
+    return 0;
+}
+
+static int end_record(mal_line_parser *p)
+{
+    const mal_trace_sink *s = p->c->sink;
+    p->in_record = 0;
+    int r = s->record_end ? s->record_end(s->ctx, &p->info) : 0;
+    p->info.record++;
+    return r ? MAL_READ_STOPPED : 0;
+}
+
+/* Check one byte of a multi-byte UTF-8 sequence (lead byte when utf8_need == 0).
+ * Rejects overlong forms, surrogates and code points above U+10FFFF. */
+static int utf8_step(mal_line_parser *p, unsigned char c)
+{
+    if (p->utf8_need) {
+        if (c < p->utf8_lo || c > p->utf8_hi)
+            return -1;
+        p->utf8_need--;
+        p->utf8_lo = 0x80;
+        p->utf8_hi = 0xbf;
+        return 0;
+    }
+    p->utf8_lo = 0x80;
+    p->utf8_hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+        p->utf8_need = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        p->utf8_need = 2;
+        if (c == 0xe0)
+            p->utf8_lo = 0xa0;
+        else if (c == 0xed)
+            p->utf8_hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        p->utf8_need = 3;
+        if (c == 0xf0)
+            p->utf8_lo = 0x90;
+        else if (c == 0xf4)
+            p->utf8_hi = 0x8f;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+int mal_lines_feed(mal_line_parser *p, const unsigned char *d, size_t n)
+{
+    int r;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = d[i];
+        if (!p->in_record && (r = begin_record(p, p->pos + i)) != 0)
+            return r;
+        unsigned char k = byte_class(c);
+        if (p->utf8_need && k != C_HIGH)
+            return mal_reader_fail(p->c, p->info.record, p->pos + i,
+                                   "invalid UTF-8 (incomplete sequence)");
+        switch (k) {
+        case C_NAME: {
+            /* the common case: run through the rest of the name */
+            size_t j = i;
+            while (j < n && byte_class(d[j]) == C_NAME) {
+                if (p->tok_len < sizeof p->tok)
+                    p->tok[p->tok_len] = (char)d[j];
+                p->tok_len++;
+                j++;
+            }
+            i = j - 1;
+            break;
+        }
+        case C_HIGH:
+            if (utf8_step(p, c) < 0)
+                return mal_reader_fail(p->c, p->info.record, p->pos + i,
+                                       "invalid UTF-8 (byte 0x%02x)", c);
+            if (p->tok_len < sizeof p->tok)
+                p->tok[p->tok_len] = (char)c;
+            p->tok_len++;
+            break;
+        case C_BLANK:
+            if (p->tok_len && (r = end_name(p)) != 0)
+                return r;
+            break;
+        case C_NL:
+            if (p->tok_len && (r = end_name(p)) != 0)
+                return r;
+            if ((r = end_record(p)) != 0)
+                return r;
+            break;
+        default:
+            return mal_reader_fail(p->c, p->info.record, p->pos + i, "NUL byte");
+        }
+    }
+    p->pos += n;
+    return 0;
+}
+
+int mal_lines_finish(mal_line_parser *p)
+{
+    int r;
+    if (p->pos == 0)
+        return mal_reader_fail(p->c, 1, 0, "empty input");
+    if (p->utf8_need)
+        return mal_reader_fail(p->c, p->info.record, p->pos,
+                               "invalid UTF-8 (incomplete sequence at end of input)");
+    if (!p->in_record)
+        return 0;   /* the last line ended with '\n' */
+    if (p->tok_len && (r = end_name(p)) != 0)
+        return r;
+    return end_record(p);
+}
