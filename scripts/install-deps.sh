@@ -15,9 +15,11 @@ BUILD_PKGS=(gcc make cmake pkg-config libc6-dev
             libyajl-dev)                                       # streaming JSON (sandbox reports)
 # Tests: unit tests, fuzzers (clang + libFuzzer runtime), report plots.
 TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev gnuplot-nox python3)
+# Embedded: the Cortex-M4 cross build and QEMU board (tests/cli_embedded_qemu.sh, bench/bench_embedded.sh).
+EMBEDDED_PKGS=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 PEER_PKGS=(python3-torch python3-sklearn libopenblas0-pthread)
 
-want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${EMBEDDED_PKGS[@]}")
 [[ "${1:-}" == "--peers" ]] && want+=("${PEER_PKGS[@]}")
 
 missing=()
