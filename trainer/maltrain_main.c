@@ -1,0 +1,657 @@
+/* maltrain_main.c - the maltrain command line: train and eval. The only
+ * trainer file that prints or exits. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "dataset.h"
+#include "metrics.h"
+#include "model.h"
+#include "net.h"
+#include "train.h"
+
+static const char *usage_text =
+    "usage: maltrain train --data DIR [--split FILE] [--out DIR] [--types LIST]\n"
+    "                      [--protocol paper|default] [--activation tanh|sigmoid|softsign|softmax|auto]\n"
+    "                      [--epochs N] [--window N] [--seed N] [--threads N] [--resume]\n"
+    "                      [--folds K]\n"
+    "       maltrain eval  --models DIR --data DIR [--split FILE] [--json] [--threads N]\n"
+    "\n"
+    "train: one one-vs-rest LSTM per type (all eight by default) -> OUT/models/<Type>.json,\n"
+    "       <Type>.metrics.csv and a checkpoint <Type>.ckpt after every epoch (--resume\n"
+    "       continues from it; Ctrl-C finishes the batch, checkpoints and exits 130).\n"
+    "       --split trains on the `train` lines only; 15%% of them (stratified, by --seed)\n"
+    "       pick the best epoch by validation ROC-AUC. --folds K: stratified K-fold\n"
+    "       cross-validation of the protocol on the train part (prints mean and spread).\n"
+    "       Tuning: --hidden N, --windows-per-trace N, --stride N, --max-windows N,\n"
+    "       --pos-weight W (0 = balanced), --pool last|mean, --no-calibration.\n"
+    "eval:  per type accuracy, precision, recall, F1, ROC-AUC; eight-way argmax accuracy,\n"
+    "       macro-F1, confusion matrix (rows true, columns predicted). --split scores the\n"
+    "       `test` lines.\n";
+
+static volatile sig_atomic_t g_stop = 0;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    signal(SIGINT, SIG_DFL);   /* a second Ctrl-C kills */
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "maltrain: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (try 'maltrain --help')\n");
+    return 2;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    if (strlen(path) >= sizeof buf)
+        return -1;
+    strcpy(buf, path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return (mkdir(buf, 0777) < 0 && errno != EEXIST) ? -1 : 0;
+}
+
+typedef struct prog {
+    double start;
+    int total_runs, run;   /* models (type x activation) to train, current */
+} prog;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void progress(void *ctx, const char *type, mal_act act, const mt_epoch *ep, int epochs,
+                     int best)
+{
+    prog *p = ctx;
+    double done = p->run + (double)ep->epoch / epochs, el = now_s() - p->start;
+    double eta = done > 0 ? el * (p->total_runs - done) / done : 0;
+    fprintf(stderr, "[%s %s] epoch %d/%d  loss %.4f  val_loss %.4f  val_auc %.4f  best %d  %.1fs  ETA %dm%02ds\n",
+            type, mal_act_name(act), ep->epoch, epochs, ep->loss, ep->val_loss, ep->val_auc, best,
+            ep->seconds, (int)eta / 60, (int)eta % 60);
+}
+
+/* ---- per-type and eight-way metrics ---- */
+typedef struct evalres {
+    double acc[MT_NTYPES], prec[MT_NTYPES], rec[MT_NTYPES], f1[MT_NTYPES], auc[MT_NTYPES];
+    mal_confusion conf;
+    double acc8, macro_f1;
+} evalres;
+
+static void evaluate(float *const probs[MT_NTYPES], const mt_data *d, const int *idx, int n,
+                     evalres *r)
+{
+    int *y = malloc(sizeof(int) * (size_t)n);
+    for (int t = 0; t < MT_NTYPES; t++) {
+        long tp = 0, fp = 0, fn = 0, tn = 0;
+        for (int i = 0; i < n; i++) {
+            y[i] = d->t[idx[i]].label == t;
+            int pr = probs[t][i] >= 0.5f;
+            tp += pr && y[i], fp += pr && !y[i], fn += !pr && y[i], tn += !pr && !y[i];
+        }
+        r->acc[t] = n ? (double)(tp + tn) / n : NAN;
+        r->prec[t] = tp + fp ? (double)tp / (tp + fp) : 0;
+        r->rec[t] = tp + fn ? (double)tp / (tp + fn) : 0;
+        r->f1[t] = r->prec[t] + r->rec[t] > 0 ? 2 * r->prec[t] * r->rec[t] / (r->prec[t] + r->rec[t]) : 0;
+        r->auc[t] = mal_roc_auc(probs[t], y, (size_t)n);
+    }
+    free(y);
+    mal_confusion_init(&r->conf, MT_NTYPES);
+    for (int i = 0; i < n; i++) {
+        int best = 0;
+        for (int t = 1; t < MT_NTYPES; t++)
+            if (probs[t][i] > probs[best][i])
+                best = t;
+        mal_confusion_add(&r->conf, d->t[idx[i]].label, best);
+    }
+    r->acc8 = mal_confusion_accuracy(&r->conf);
+    r->macro_f1 = mal_confusion_macro_f1(&r->conf);
+}
+
+static void print_eval(const evalres *r, int n, int json)
+{
+    if (json) {
+        cJSON *j = cJSON_CreateObject(), *pt = cJSON_AddObjectToObject(j, "per_type");
+        cJSON_AddNumberToObject(j, "n", n);
+        for (int t = 0; t < MT_NTYPES; t++) {
+            cJSON *o = cJSON_AddObjectToObject(pt, mt_type_names[t]);
+            cJSON_AddNumberToObject(o, "accuracy", r->acc[t]);
+            cJSON_AddNumberToObject(o, "precision", r->prec[t]);
+            cJSON_AddNumberToObject(o, "recall", r->rec[t]);
+            cJSON_AddNumberToObject(o, "f1", r->f1[t]);
+            cJSON_AddNumberToObject(o, "roc_auc", isfinite(r->auc[t]) ? r->auc[t] : -1);
+        }
+        cJSON_AddNumberToObject(j, "accuracy", r->acc8);
+        cJSON_AddNumberToObject(j, "macro_f1", r->macro_f1);
+        cJSON *types = cJSON_AddArrayToObject(j, "types"), *cm = cJSON_AddArrayToObject(j, "confusion");
+        for (int t = 0; t < MT_NTYPES; t++) {
+            cJSON_AddItemToArray(types, cJSON_CreateString(mt_type_names[t]));
+            cJSON *row = cJSON_CreateArray();
+            for (int u = 0; u < MT_NTYPES; u++)
+                cJSON_AddItemToArray(row, cJSON_CreateNumber((double)r->conf.m[t][u]));
+            cJSON_AddItemToArray(cm, row);
+        }
+        char *s = cJSON_PrintUnformatted(j);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(j);
+        return;
+    }
+    printf("one-vs-rest (threshold 0.5), %d traces\n", n);
+    printf("%-11s %8s %9s %7s %7s %8s\n", "type", "accuracy", "precision", "recall", "F1", "ROC-AUC");
+    for (int t = 0; t < MT_NTYPES; t++)
+        printf("%-11s %8.3f %9.3f %7.3f %7.3f %8.3f\n", mt_type_names[t], r->acc[t], r->prec[t],
+               r->rec[t], r->f1[t], r->auc[t]);
+    printf("\neight-way vote (argmax): accuracy %.3f  macro-F1 %.3f\n", r->acc8, r->macro_f1);
+    printf("confusion (rows true, columns predicted)\n%-11s", "");
+    for (int u = 0; u < MT_NTYPES; u++)
+        printf(" %5.5s", mt_type_names[u]);
+    printf("\n");
+    for (int t = 0; t < MT_NTYPES; t++) {
+        printf("%-11s", mt_type_names[t]);
+        for (int u = 0; u < MT_NTYPES; u++)
+            printf(" %5ld", r->conf.m[t][u]);
+        printf("\n");
+    }
+}
+
+/* ---- options ---- */
+typedef struct cli {
+    const char *data, *split, *out, *types, *models;
+    mt_protocol protocol;
+    int auto_act, act_set, json, resume, threads, folds;
+    mal_act act;
+    long epochs, window, seed, hidden, wpt, stride, max_windows, pool, calib;
+    double pos_weight;
+} cli;
+
+static void apply_overrides(const cli *c, mt_opts *o)
+{
+    if (c->act_set && !c->auto_act)
+        o->act = c->act;
+    if (c->epochs > 0)
+        o->epochs = (int)c->epochs;
+    if (c->window > 0) {
+        o->rule.window = (int)c->window;
+        if (o->rule.stride > 0 && c->stride < 0)
+            o->rule.stride = (int)c->window;   /* non-overlapping by default */
+    }
+    o->seed = (uint64_t)c->seed;
+    if (c->hidden > 0)
+        o->h1 = o->h2 = (int)c->hidden;
+    if (c->wpt > 0)
+        o->windows_per_trace = (int)c->wpt;
+    if (c->stride >= 0)
+        o->rule.stride = (int)c->stride;
+    if (c->max_windows >= 0)
+        o->rule.max_windows = (int)c->max_windows;
+    if (c->pool >= 0)
+        o->pool = (mal_pool)c->pool;
+    if (c->calib == 0)
+        o->calibrate = 0;
+    if (c->pos_weight >= 0)
+        o->pos_weight = (float)c->pos_weight;
+    o->stop = &g_stop;
+}
+
+static int load_data(const cli *c, const mt_opts *o, mt_data *d)
+{
+    mal_error e = {{0}};
+    fprintf(stderr, "maltrain: reading %s ...\n", c->data);
+    if (mt_data_load(d, c->data, c->split, o->rule.window, 1u << 20, &e) < 0) {
+        fprintf(stderr, "maltrain: %s\n", e.msg);
+        return -1;
+    }
+    fprintf(stderr, "maltrain: %d traces, %llu unknown calls skipped, crc32 %08x\n", d->n,
+            (unsigned long long)d->unknown, d->crc);
+    return 0;
+}
+
+static int parse_types(const char *list, int *want)
+{
+    if (!list) {
+        for (int t = 0; t < MT_NTYPES; t++)
+            want[t] = 1;
+        return 0;
+    }
+    memset(want, 0, sizeof(int) * MT_NTYPES);
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        int k = mt_type_index(tok);
+        if (k < 0) {
+            fprintf(stderr, "maltrain: unknown type '%s' in --types (expected Adware, Backdoor, "
+                            "Downloader, Dropper, Spyware, Trojan, Virus, Worms)\n", tok);
+            return -1;
+        }
+        want[k] = 1;
+    }
+    return 0;
+}
+
+static char *path2(const char *dir, const char *type, const char *act, const char *ext)
+{
+    size_t n = strlen(dir) + 128;
+    char *p = malloc(n);
+    if (act)
+        snprintf(p, n, "%s/%s.%s%s", dir, type, act, ext);
+    else
+        snprintf(p, n, "%s/%s%s", dir, type, ext);
+    return p;
+}
+
+/* Train every requested type (and activation) on train[] with validation val[]. */
+static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const int *want,
+                     const int *fit, int nfit, const int *val, int nval, const char *mdir,
+                     int save, float *const *test_probs, const int *test, int ntest)
+{
+    mal_act acts[4] = {MAL_ACT_TANH, MAL_ACT_SIGMOID, MAL_ACT_SOFTSIGN, MAL_ACT_SOFTMAX};
+    int nacts = c->auto_act ? 4 : 1;
+    prog pg = {.start = now_s()};
+    for (int t = 0; t < MT_NTYPES; t++)
+        pg.total_runs += want[t] * nacts;
+    for (int t = 0; t < MT_NTYPES; t++) {
+        if (!want[t])
+            continue;
+        mal_model bestm = {0};
+        double best_auc = -2;
+        cJSON *tried = cJSON_CreateArray();
+        for (int a = 0; a < nacts; a++) {
+            mt_opts o = *base;
+            if (c->auto_act)
+                o.act = acts[a];
+            const char *an = c->auto_act ? mal_act_name(o.act) : NULL;
+            char *ck = save ? path2(mdir, mt_type_names[t], an, ".ckpt") : NULL;
+            o.ckpt_path = ck;
+            o.resume = c->resume;
+            mal_model m;
+            mt_history *h = calloc(1, sizeof *h);
+            mt_result res;
+            mal_error e = {{0}};
+            int rc = mt_train_model(d, t, fit, nfit, val, nval, &o, progress, &pg, &m, h, &res, &e);
+            if (rc == 0 && save && !res.interrupted) {
+                char *csv = path2(mdir, mt_type_names[t], an, ".metrics.csv");
+                rc = mt_write_metrics_csv(csv, h, &e);
+                free(csv);
+            }
+            free(ck);
+            free(h);
+            if (rc < 0) {
+                fprintf(stderr, "maltrain: %s\n", e.msg);
+                cJSON_Delete(tried);
+                mal_model_free(&bestm);
+                return 1;
+            }
+            if (res.interrupted) {
+                fprintf(stderr, "maltrain: interrupted; checkpoint saved, continue with --resume\n");
+                cJSON_Delete(tried);
+                mal_model_free(&bestm);
+                return 130;
+            }
+            pg.run++;
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddStringToObject(x, "activation", mal_act_name(o.act));
+            cJSON_AddNumberToObject(x, "val_auc", res.best_auc);
+            cJSON_AddNumberToObject(x, "best_epoch", res.best_epoch);
+            cJSON_AddItemToArray(tried, x);
+            if (res.best_auc > best_auc) {
+                best_auc = res.best_auc;
+                mal_model_free(&bestm);
+                bestm = m;
+            } else {
+                mal_model_free(&m);
+            }
+        }
+        /* the record lists the activations tried */
+        cJSON *tr = cJSON_Parse(bestm.training_json);
+        if (tr) {
+            cJSON_AddItemToObject(tr, "activations_tried", tried);
+            tried = NULL;
+            char *s = cJSON_PrintUnformatted(tr);
+            if (s) {
+                free(bestm.training_json);
+                bestm.training_json = s;
+            }
+            cJSON_Delete(tr);
+        }
+        cJSON_Delete(tried);
+        mal_error e = {{0}};
+        if (save) {
+            char *mp = path2(mdir, mt_type_names[t], NULL, ".json");
+            if (c->auto_act) {
+                /* the chosen activation's history is the type's metrics file */
+                char *src = path2(mdir, mt_type_names[t], mal_act_name(bestm.act), ".metrics.csv");
+                char *dst = path2(mdir, mt_type_names[t], NULL, ".metrics.csv");
+                FILE *f = fopen(src, "rb");
+                if (f) {
+                    char buf[1 << 16];
+                    size_t k = fread(buf, 1, sizeof buf, f);
+                    fclose(f);
+                    mt_write_atomic(dst, buf, k, &e);
+                }
+                free(src), free(dst);
+            }
+            int rc = mal_model_save(&bestm, mp, &e);
+            if (rc == 0)
+                fprintf(stderr, "maltrain: %s: %s, best epoch val ROC-AUC %.4f -> %s\n",
+                        mt_type_names[t], mal_act_name(bestm.act), best_auc, mp);
+            free(mp);
+            if (rc < 0) {
+                fprintf(stderr, "maltrain: %s\n", e.msg);
+                mal_model_free(&bestm);
+                return 1;
+            }
+        }
+        if (test_probs && mt_score_traces(&bestm, d, test, ntest, test_probs[t], &e) < 0) {
+            fprintf(stderr, "maltrain: %s\n", e.msg);
+            mal_model_free(&bestm);
+            return 1;
+        }
+        mal_model_free(&bestm);
+    }
+    return 0;
+}
+
+static int cmd_train(const cli *c)
+{
+    if (!c->data)
+        return usage_error("train needs --data DIR%s", "");
+    mt_opts o;
+    mt_opts_defaults(&o, c->protocol);
+    apply_overrides(c, &o);
+    int want[MT_NTYPES];
+    if (parse_types(c->types, want) < 0)
+        return 2;
+    mt_data d;
+    if (load_data(c, &o, &d) < 0)
+        return 1;
+    int *train = malloc(sizeof(int) * (size_t)d.n), ntrain = 0;
+    for (int i = 0; i < d.n; i++)
+        if (d.t[i].split == MT_SPLIT_TRAIN)
+            train[ntrain++] = i;
+    int rc = 0;
+    if (c->folds > 1) {
+        /* stratified K-fold on the train part: fold k = every K-th trace of
+         * each type after a seeded shuffle; validation split inside the rest */
+        int *fold = malloc(sizeof(int) * (size_t)d.n);
+        mt_rng r;
+        mt_rng_seed(&r, (uint64_t)c->seed ^ 0xf01dull);
+        for (int ty = 0; ty < MT_NTYPES; ty++) {
+            int *tmp = malloc(sizeof(int) * (size_t)ntrain), k = 0;
+            for (int i = 0; i < ntrain; i++)
+                if (d.t[train[i]].label == ty)
+                    tmp[k++] = train[i];
+            for (int i = k - 1; i > 0; i--) {
+                int j = (int)mt_rng_below(&r, (uint64_t)i + 1), x = tmp[i];
+                tmp[i] = tmp[j], tmp[j] = x;
+            }
+            for (int i = 0; i < k; i++)
+                fold[tmp[i]] = i % c->folds;
+            free(tmp);
+        }
+        double f1s[64], accs[64];
+        for (int k = 0; k < c->folds && rc == 0; k++) {
+            int *tr = malloc(sizeof(int) * (size_t)ntrain), *te = malloc(sizeof(int) * (size_t)ntrain);
+            int ntr = 0, nte = 0;
+            for (int i = 0; i < ntrain; i++) {
+                if (fold[train[i]] == k)
+                    te[nte++] = train[i];
+                else
+                    tr[ntr++] = train[i];
+            }
+            int *fit, *val, nfit, nval;
+            mal_error e;
+            mt_split_val(&d, tr, ntr, o.val_frac, o.seed, &fit, &nfit, &val, &nval, &e);
+            float *probs[MT_NTYPES];
+            for (int t = 0; t < MT_NTYPES; t++)
+                probs[t] = calloc((size_t)nte, sizeof(float));
+            int all[MT_NTYPES] = {1, 1, 1, 1, 1, 1, 1, 1};
+            rc = train_all(c, &o, &d, all, fit, nfit, val, nval, NULL, 0, probs, te, nte);
+            if (rc == 0) {
+                evalres er;
+                evaluate(probs, &d, te, nte, &er);
+                f1s[k] = er.macro_f1, accs[k] = er.acc8;
+                fprintf(stderr, "maltrain: fold %d/%d: accuracy %.3f macro-F1 %.3f\n", k + 1,
+                        c->folds, er.acc8, er.macro_f1);
+            }
+            for (int t = 0; t < MT_NTYPES; t++)
+                free(probs[t]);
+            free(tr), free(te), free(fit), free(val);
+        }
+        if (rc == 0) {
+            double mf = 0, sf = 0, ma = 0, sa = 0;
+            for (int k = 0; k < c->folds; k++)
+                mf += f1s[k], ma += accs[k];
+            mf /= c->folds, ma /= c->folds;
+            for (int k = 0; k < c->folds; k++)
+                sf += (f1s[k] - mf) * (f1s[k] - mf), sa += (accs[k] - ma) * (accs[k] - ma);
+            sf = sqrt(sf / (c->folds - 1)), sa = sqrt(sa / (c->folds - 1));
+            printf("%d-fold cross-validation (%s protocol): macro-F1 %.3f +- %.3f, accuracy %.3f +- %.3f\n",
+                   c->folds, c->protocol == MT_PROTOCOL_PAPER ? "paper" : "default", mf, sf, ma, sa);
+        }
+        free(fold);
+    } else {
+        int *fit, *val, nfit, nval;
+        mal_error e;
+        char mdir[4096];
+        snprintf(mdir, sizeof mdir, "%s/models", c->out);
+        if (mkdir_p(mdir) < 0) {
+            fprintf(stderr, "maltrain: cannot create %s: %s\n", mdir, strerror(errno));
+            rc = 1;
+        } else if (mt_split_val(&d, train, ntrain, o.val_frac, o.seed, &fit, &nfit, &val, &nval, &e) < 0) {
+            fprintf(stderr, "maltrain: %s\n", e.msg);
+            rc = 1;
+        } else {
+            fprintf(stderr, "maltrain: %d training traces (%d fit, %d validation)\n", ntrain, nfit, nval);
+            rc = train_all(c, &o, &d, want, fit, nfit, val, nval, mdir, 1, NULL, NULL, 0);
+            free(fit), free(val);
+        }
+    }
+    free(train);
+    mt_data_free(&d);
+    return rc;
+}
+
+static int cmd_eval(const cli *c)
+{
+    if (!c->models || !c->data)
+        return usage_error("eval needs --models DIR and --data DIR%s", "");
+    mal_model m[MT_NTYPES];
+    memset(m, 0, sizeof m);
+    int maxw = 1, rc = 1;
+    mal_error e = {{0}};
+    for (int t = 0; t < MT_NTYPES; t++) {
+        char *p = path2(c->models, mt_type_names[t], NULL, ".json");
+        int r = mal_model_load(&m[t], p, &e);
+        free(p);
+        if (r < 0) {
+            fprintf(stderr, "maltrain: %s\n", e.msg);
+            for (int u = 0; u < t; u++)
+                mal_model_free(&m[u]);
+            return 1;
+        }
+        if (strcmp(m[t].type, mt_type_names[t]) != 0) {
+            fprintf(stderr, "maltrain: %s/%s.json detects '%s'\n", c->models, mt_type_names[t], m[t].type);
+            for (int u = 0; u <= t; u++)
+                mal_model_free(&m[u]);
+            return 1;
+        }
+        if (m[t].scoring.window > maxw)
+            maxw = m[t].scoring.window;
+    }
+    mt_data d;
+    float *probs[MT_NTYPES] = {0};
+    int *idx = NULL, n = 0;
+    fprintf(stderr, "maltrain: reading %s ...\n", c->data);
+    if (mt_data_load(&d, c->data, c->split, maxw, 1u << 20, &e) < 0) {
+        fprintf(stderr, "maltrain: %s\n", e.msg);
+        goto out_models;
+    }
+    idx = malloc(sizeof(int) * (size_t)d.n);
+    for (int i = 0; i < d.n; i++)
+        if (!c->split || d.t[i].split == MT_SPLIT_TEST)
+            idx[n++] = i;
+    if (n == 0) {
+        fprintf(stderr, "maltrain: no test traces in %s\n", c->split ? c->split : c->data);
+        goto out;
+    }
+    for (int t = 0; t < MT_NTYPES; t++) {
+        probs[t] = malloc(sizeof(float) * (size_t)n);
+        if (mt_score_traces(&m[t], &d, idx, n, probs[t], &e) < 0) {
+            fprintf(stderr, "maltrain: %s\n", e.msg);
+            goto out;
+        }
+    }
+    evalres er;
+    evaluate(probs, &d, idx, n, &er);
+    print_eval(&er, n, c->json);
+    rc = 0;
+out:
+    for (int t = 0; t < MT_NTYPES; t++)
+        free(probs[t]);
+    free(idx);
+    mt_data_free(&d);
+out_models:
+    for (int t = 0; t < MT_NTYPES; t++)
+        mal_model_free(&m[t]);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error("missing command (train or eval)%s", "");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    int train = !strcmp(argv[1], "train"), eval = !strcmp(argv[1], "eval");
+    if (!train && !eval)
+        return usage_error("unknown command '%s'", argv[1]);
+    cli c = {.out = "out", .protocol = MT_PROTOCOL_DEFAULT, .threads = 1, .epochs = -1,
+             .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
+             .pool = -1, .calib = -1, .pos_weight = -1};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long x;
+#define NEED_ARG() do { if (!v) return usage_error("%s needs a value", a); i++; } while (0)
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (!strcmp(a, "--data")) {
+            NEED_ARG(); c.data = v;
+        } else if (!strcmp(a, "--split")) {
+            NEED_ARG(); c.split = v;
+        } else if (!strcmp(a, "--out") && train) {
+            NEED_ARG(); c.out = v;
+        } else if (!strcmp(a, "--models") && eval) {
+            NEED_ARG(); c.models = v;
+        } else if (!strcmp(a, "--types") && train) {
+            NEED_ARG(); c.types = v;
+        } else if (!strcmp(a, "--json") && eval) {
+            c.json = 1;
+        } else if (!strcmp(a, "--resume") && train) {
+            c.resume = 1;
+        } else if (!strcmp(a, "--no-calibration") && train) {
+            c.calib = 0;
+        } else if (!strcmp(a, "--protocol") && train) {
+            NEED_ARG();
+            if (!strcmp(v, "paper")) c.protocol = MT_PROTOCOL_PAPER;
+            else if (!strcmp(v, "default")) c.protocol = MT_PROTOCOL_DEFAULT;
+            else return usage_error("--protocol must be paper or default, not '%s'", v);
+        } else if (!strcmp(a, "--activation") && train) {
+            NEED_ARG();
+            c.act_set = 1;
+            if (!strcmp(v, "auto")) c.auto_act = 1;
+            else if (mal_act_parse(v, &c.act) < 0)
+                return usage_error("--activation must be tanh, sigmoid, softsign, softmax or auto, not '%s'", v);
+        } else if (!strcmp(a, "--pool") && train) {
+            NEED_ARG();
+            if (!strcmp(v, "last")) c.pool = MAL_POOL_LAST;
+            else if (!strcmp(v, "mean")) c.pool = MAL_POOL_MEAN;
+            else return usage_error("--pool must be last or mean, not '%s'", v);
+        } else if (!strcmp(a, "--pos-weight") && train) {
+            NEED_ARG();
+            char *end;
+            c.pos_weight = strtod(v, &end);
+            if (*end || end == v || !(c.pos_weight >= 0) || c.pos_weight > 1000)
+                return usage_error("--pos-weight must be a number in 0..1000, not '%s'", v);
+        } else {
+            struct { const char *name; long lo, hi; long *dst; int train_only; } nums[] = {
+                {"--epochs", 1, MT_MAX_EPOCHS, &c.epochs, 1},
+                {"--window", 1, 100000, &c.window, 1},
+                {"--seed", 0, 2147483647L, &c.seed, 0},
+                {"--hidden", 1, MAL_MAX_HIDDEN, &c.hidden, 1},
+                {"--windows-per-trace", 1, 1000, &c.wpt, 1},
+                {"--stride", 0, 100000, &c.stride, 1},
+                {"--max-windows", 0, MAL_MAX_WINDOWS, &c.max_windows, 1},
+            };
+            int found = 0;
+            for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
+                if (!strcmp(a, nums[k].name) && (train || !nums[k].train_only)) {
+                    NEED_ARG();
+                    if (parse_int(v, nums[k].lo, nums[k].hi, nums[k].dst) < 0) {
+                        fprintf(stderr, "maltrain: %s must be an integer in %ld..%ld, not '%s' "
+                                "(try 'maltrain --help')\n", a, nums[k].lo, nums[k].hi, v);
+                        return 2;
+                    }
+                    found = 1;
+                }
+            if (!found && !strcmp(a, "--threads")) {
+                NEED_ARG();
+                if (parse_int(v, 1, 256, &x) < 0)
+                    return usage_error("--threads must be an integer in 1..256, not '%s'", v);
+                c.threads = (int)x, found = 1;
+            } else if (!found && !strcmp(a, "--folds") && train) {
+                NEED_ARG();
+                if (parse_int(v, 2, 64, &x) < 0)
+                    return usage_error("--folds must be an integer in 2..64, not '%s'", v);
+                c.folds = (int)x, found = 1;
+            }
+            if (!found)
+                return usage_error("unknown option '%s'", a);
+        }
+    }
+    if (c.window == 0)
+        return usage_error("--window must be at least 1%s", "");
+    mt_set_threads(c.threads);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    return train ? cmd_train(&c) : cmd_eval(&c);
+}

@@ -1,0 +1,712 @@
+/* train.c - the training loop of one model, trace scoring, checkpoints. */
+#include "train.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "metrics.h"
+
+void mt_opts_defaults(mt_opts *o, mt_protocol p)
+{
+    memset(o, 0, sizeof *o);
+    o->protocol = p;
+    o->act = MAL_ACT_TANH;
+    o->seed = 0;
+    o->batch = 50;
+    o->embed = 16, o->h1 = 100, o->h2 = 100;
+    o->val_frac = 0.15;
+    if (p == MT_PROTOCOL_PAPER) {
+        /* Keras: last 342 calls, unweighted loss, last hidden state */
+        o->epochs = 30;
+        o->pool = MAL_POOL_LAST;
+        o->rule = (mal_scoring){.window = 342, .stride = 0, .max_windows = 0, .dedup = 0,
+                                .combine = MAL_COMBINE_MEAN, .calib_a = 1, .calib_b = 0};
+        o->windows_per_trace = 1;
+        o->pos_weight = 1;
+        o->calibrate = 0;
+    } else {
+        /* targets.md's best PyTorch recipe: dedup, short windows drawn over the
+         * whole trace, mean pooling, balanced loss, mean over windows, Platt */
+        o->epochs = 15;
+        o->pool = MAL_POOL_MEAN;
+        o->rule = (mal_scoring){.window = 100, .stride = 100, .max_windows = 64, .dedup = 1,
+                                .combine = MAL_COMBINE_MEAN, .calib_a = 1, .calib_b = 0};
+        o->windows_per_trace = 8;
+        o->pos_weight = 0;
+        o->calibrate = 1;
+    }
+}
+
+/* ---- windows of a trace under a scoring rule ---- */
+static void trace_seq(const mal_scoring *r, const mt_trace *t, const uint16_t **seq, size_t *n)
+{
+    if (r->dedup)
+        *seq = t->dd, *n = t->ndd;
+    else
+        *seq = t->tail, *n = t->ntail;
+}
+
+static long count_windows(const mal_scoring *r, const mt_trace *t)
+{
+    const uint16_t *s;
+    size_t n;
+    trace_seq(r, t, &s, &n);
+    if (r->stride == 0)
+        return 1;
+    size_t W = (size_t)r->window, S = (size_t)r->stride;
+    long k = 1;   /* start 0 always counts; then full windows only */
+    if (n > W)
+        k += (long)((n - W) / S);
+    if (r->max_windows > 0 && k > r->max_windows)
+        k = r->max_windows;
+    return k;
+}
+
+/* Row of T ids, front-padded with -1: window k of the trace (stride 0: the
+ * last W calls), or the window starting at `start` when start >= 0. */
+static void fill_row(const mal_scoring *r, const mt_trace *t, long k, long start, int32_t *row,
+                     int T)
+{
+    const uint16_t *s;
+    size_t n;
+    trace_seq(r, t, &s, &n);
+    size_t W = (size_t)T, st;
+    if (start >= 0)
+        st = (size_t)start;
+    else if (r->stride == 0)
+        st = n > W ? n - W : 0;
+    else
+        st = (size_t)k * (size_t)r->stride;
+    size_t len = n - st < W ? n - st : W;
+    size_t pad = W - len;
+    for (size_t i = 0; i < pad; i++)
+        row[i] = -1;
+    for (size_t i = 0; i < len; i++)
+        row[pad + i] = s[st + i];
+}
+
+/* Logits of every window of traces idx[0..n) (woff[n+1] offsets). */
+static int window_logits(mt_net *net, const mal_scoring *r, const mt_data *d, const int *idx, int n,
+                         float **logits_out, long **woff_out, mal_error *e)
+{
+    int T = net->s.T, N = net->s.N;
+    long *woff = malloc(sizeof(long) * (size_t)(n + 1));
+    if (!woff)
+        return mal_error_set(e, "out of memory");
+    woff[0] = 0;
+    for (int i = 0; i < n; i++)
+        woff[i + 1] = woff[i] + count_windows(r, &d->t[idx[i]]);
+    long nw = woff[n];
+    float *lg = malloc(sizeof(float) * (size_t)(nw ? nw : 1));
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)T * N);
+    float *out = malloc(sizeof(float) * (size_t)N);
+    if (!lg || !ids || !out) {
+        free(woff), free(lg), free(ids), free(out);
+        return mal_error_set(e, "out of memory");
+    }
+    long w = 0;
+    int ti = 0;
+    long k = 0;
+    while (w < nw) {
+        int rows = 0;
+        long w0 = w;
+        while (rows < N && w < nw) {
+            while (k >= woff[ti + 1] - woff[ti])
+                ti++, k = 0;
+            fill_row(r, &d->t[idx[ti]], k, -1, ids + (size_t)rows * T, T);
+            rows++, w++, k++;
+        }
+        for (int q = rows; q < N; q++)
+            for (int j = 0; j < T; j++)
+                ids[(size_t)q * T + j] = -1;
+        if (mt_net_forward(net, ids, out, e) < 0) {
+            free(woff), free(lg), free(ids), free(out);
+            return -1;
+        }
+        memcpy(lg + w0, out, sizeof(float) * (size_t)rows);
+    }
+    free(ids), free(out);
+    *logits_out = lg, *woff_out = woff;
+    return 0;
+}
+
+static float sigmf(double z)
+{
+    return (float)(1.0 / (1.0 + exp(-z)));
+}
+
+static void combine(const mal_scoring *r, float a, float b, const float *lg, const long *woff, int n,
+                    float *probs)
+{
+    for (int i = 0; i < n; i++) {
+        double sum = 0;
+        float mx = 0;
+        for (long w = woff[i]; w < woff[i + 1]; w++) {
+            float p = sigmf((double)(a * lg[w] + b));
+            sum += p;
+            if (w == woff[i] || p > mx)
+                mx = p;
+        }
+        long c = woff[i + 1] - woff[i];
+        probs[i] = r->combine == MAL_COMBINE_MAX ? mx : (float)(sum / (double)(c ? c : 1));
+    }
+}
+
+int mt_score_traces(const mal_model *m, const mt_data *d, const int *idx, int n, float *probs,
+                    mal_error *e)
+{
+    mt_net net;
+    mt_shape s = {.V = m->vocab.size, .E = m->embed, .H1 = m->l1.hidden, .H2 = m->l2.hidden,
+                  .T = m->scoring.window, .N = 50, .act = m->act, .pool = m->pool};
+    if (m->vocab.size != d->vocab.size || !mal_vocab_equal(&m->vocab, &d->vocab))
+        return mal_error_set(e, "model '%s' was trained with another vocabulary than the data's",
+                             m->type);
+    if (mt_net_init(&net, &s, e) < 0)
+        return -1;
+    float *lg = NULL;
+    long *woff = NULL;
+    int rc = -1;
+    if (mt_net_from_model(&net, m, e) == 0 &&
+        window_logits(&net, &m->scoring, d, idx, n, &lg, &woff, e) == 0) {
+        combine(&m->scoring, m->scoring.calib_a, m->scoring.calib_b, lg, woff, n, probs);
+        rc = 0;
+    }
+    free(lg), free(woff);
+    mt_net_free(&net);
+    return rc;
+}
+
+/* ---- validation split, stratified by label ---- */
+int mt_split_val(const mt_data *d, const int *idx, int n, double frac, uint64_t seed, int **fit,
+                 int *nfit, int **val, int *nval, mal_error *e)
+{
+    int *f = malloc(sizeof(int) * (size_t)(n ? n : 1)), *v = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    int *tmp = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!f || !v || !tmp) {
+        free(f), free(v), free(tmp);
+        return mal_error_set(e, "out of memory");
+    }
+    mt_rng r;
+    mt_rng_seed(&r, seed ^ 0x5eed5a11da7aull);
+    int nf = 0, nv = 0;
+    for (int c = 0; c < MT_NTYPES; c++) {
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if (d->t[idx[i]].label == c)
+                tmp[k++] = idx[i];
+        for (int i = k - 1; i > 0; i--) {
+            int j = (int)mt_rng_below(&r, (uint64_t)i + 1), x = tmp[i];
+            tmp[i] = tmp[j], tmp[j] = x;
+        }
+        int kv = (int)floor(frac * k + 0.5);
+        if (frac > 0 && kv == 0 && k > 1)
+            kv = 1;
+        for (int i = 0; i < k; i++) {
+            if (i < kv)
+                v[nv++] = tmp[i];
+            else
+                f[nf++] = tmp[i];
+        }
+    }
+    free(tmp);
+    *fit = f, *nfit = nf, *val = v, *nval = nv;
+    return 0;
+}
+
+/* ---- atomic writes ---- */
+int mt_write_atomic(const char *path, const void *data, size_t len, mal_error *e)
+{
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 16);
+    if (!tmp)
+        return mal_error_set(e, "out of memory");
+    snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        mal_error_set(e, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    const char *p = data;
+    size_t left = len;
+    int err = 0;
+    while (left > 0) {
+        ssize_t k = write(fd, p, left);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            err = errno;
+            break;
+        }
+        p += k, left -= (size_t)k;
+    }
+    if (!err && fsync(fd) < 0)
+        err = errno;
+    if (close(fd) < 0 && !err)
+        err = errno;
+    if (!err && rename(tmp, path) < 0)
+        err = errno;
+    if (err) {
+        unlink(tmp);
+        free(tmp);
+        return mal_error_set(e, "%s: write failed: %s", path, strerror(err));
+    }
+    /* make the rename durable */
+    char *dcopy = strdup(path);
+    if (dcopy) {
+        int dfd = open(dirname(dcopy), O_RDONLY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+        free(dcopy);
+    }
+    free(tmp);
+    return 0;
+}
+
+int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e)
+{
+    size_t cap = 128 + (size_t)h->n * 128;
+    char *buf = malloc(cap);
+    if (!buf)
+        return mal_error_set(e, "out of memory");
+    size_t k = (size_t)snprintf(buf, cap, "epoch,loss,val_loss,val_auc,seconds\n");
+    for (int i = 0; i < h->n; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%d,%.6f,%.6f,%.6f,%.3f\n", h->e[i].epoch,
+                              h->e[i].loss, h->e[i].val_loss, h->e[i].val_auc, h->e[i].seconds);
+    int rc = mt_write_atomic(path, buf, k, e);
+    free(buf);
+    return rc;
+}
+
+/* ---- checkpoints: binary, little-endian host layout, crc32 trailer ---- */
+#define CK_MAGIC "MALSTMCK"
+#define CK_VERSION 1u
+
+typedef struct ck_head {
+    uint32_t version;
+    int32_t type, act, pool, protocol, V, E, H1, H2, T, N;
+    int32_t window, stride, max_windows, dedup, wpt;
+    uint64_t seed;
+    uint32_t data_crc;
+    int32_t epoch_done, batch_done, nbatches, best_epoch, hist_n;
+    int64_t adam_step;
+    double loss_sum, best_auc, pos_weight;
+    uint64_t nparam;
+} ck_head;
+
+typedef struct train_state {
+    ck_head h;
+    mt_history *hist;
+    float *p, *m, *v, *best;
+} train_state;
+
+static int ck_save(const char *path, const train_state *s, mal_error *e)
+{
+    size_t np = s->h.nparam, nh = (size_t)s->h.hist_n;
+    size_t len = 8 + sizeof(ck_head) + nh * sizeof(mt_epoch) + 4 * np * sizeof(float) + 4;
+    unsigned char *buf = malloc(len), *q = buf;
+    if (!buf)
+        return mal_error_set(e, "out of memory for the checkpoint");
+    memcpy(q, CK_MAGIC, 8), q += 8;
+    memcpy(q, &s->h, sizeof s->h), q += sizeof s->h;
+    memcpy(q, s->hist->e, nh * sizeof(mt_epoch)), q += nh * sizeof(mt_epoch);
+    const float *arr[4] = {s->p, s->m, s->v, s->best};
+    for (int i = 0; i < 4; i++)
+        memcpy(q, arr[i], np * sizeof(float)), q += np * sizeof(float);
+    uint32_t crc = (uint32_t)crc32(0, buf, (uInt)(q - buf));
+    memcpy(q, &crc, 4);
+    int rc = mt_write_atomic(path, buf, len, e);
+    free(buf);
+    return rc;
+}
+
+/* Returns 1 loaded, 0 no checkpoint file, -1 error. `want` holds the
+ * settings the checkpoint must match. */
+static int ck_load(const char *path, train_state *s, const ck_head *want, mal_error *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? 0 : mal_error_set(e, "%s: cannot open: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = len > 0 ? malloc((size_t)len) : NULL;
+    if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        fclose(f);
+        free(buf);
+        return mal_error_set(e, "%s: cannot read the checkpoint", path);
+    }
+    fclose(f);
+    int rc = -1;
+    ck_head h;
+    uint32_t crc;
+    if ((size_t)len < 8 + sizeof h + 4 || memcmp(buf, CK_MAGIC, 8) != 0) {
+        mal_error_set(e, "%s: not a maltrain checkpoint", path);
+        goto out;
+    }
+    memcpy(&crc, buf + len - 4, 4);
+    if (crc != (uint32_t)crc32(0, buf, (uInt)(len - 4))) {
+        mal_error_set(e, "%s: corrupt checkpoint (checksum mismatch); delete it or train without "
+                      "--resume", path);
+        goto out;
+    }
+    memcpy(&h, buf + 8, sizeof h);
+    if (h.version != CK_VERSION) {
+        mal_error_set(e, "%s: checkpoint version %u, expected %u", path, h.version, CK_VERSION);
+        goto out;
+    }
+    if (h.type != want->type || h.act != want->act || h.pool != want->pool ||
+        h.protocol != want->protocol || h.V != want->V || h.E != want->E || h.H1 != want->H1 ||
+        h.H2 != want->H2 || h.T != want->T || h.N != want->N || h.window != want->window ||
+        h.stride != want->stride || h.max_windows != want->max_windows || h.dedup != want->dedup ||
+        h.wpt != want->wpt || h.seed != want->seed || h.data_crc != want->data_crc ||
+        h.pos_weight != want->pos_weight || h.nparam != want->nparam) {
+        mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
+                      "protocol, window, activation or data checksum differ)", path);
+        goto out;
+    }
+    size_t np = h.nparam;
+    if (h.hist_n < 0 || h.hist_n > MT_MAX_EPOCHS ||
+        (size_t)len != 8 + sizeof h + (size_t)h.hist_n * sizeof(mt_epoch) + 4 * np * sizeof(float) + 4) {
+        mal_error_set(e, "%s: corrupt checkpoint (size)", path);
+        goto out;
+    }
+    const unsigned char *q = buf + 8 + sizeof h;
+    s->h = h;
+    s->hist->n = h.hist_n;
+    memcpy(s->hist->e, q, (size_t)h.hist_n * sizeof(mt_epoch)), q += (size_t)h.hist_n * sizeof(mt_epoch);
+    float *arr[4] = {s->p, s->m, s->v, s->best};
+    for (int i = 0; i < 4; i++)
+        memcpy(arr[i], q, np * sizeof(float)), q += np * sizeof(float);
+    rc = 1;
+out:
+    free(buf);
+    return rc;
+}
+
+/* ---- Platt scaling: fit p = sigm(a l + b) to the validation windows
+ * (label of their trace, weight 1/windows of the trace), Newton's method
+ * on the weighted log loss, with a small ridge to keep it defined when the
+ * classes separate. */
+static void platt(const float *lg, const long *woff, const int *y, int n, float *a_out, float *b_out)
+{
+    double a = 1, b = 0;
+    for (int it = 0; it < 100; it++) {
+        double ga = 1e-3 * (a - 1), gb = 1e-3 * b, haa = 1e-3, hab = 0, hbb = 1e-3;
+        for (int i = 0; i < n; i++) {
+            long c = woff[i + 1] - woff[i];
+            for (long w = woff[i]; w < woff[i + 1]; w++) {
+                double l = lg[w], p = 1 / (1 + exp(-(a * l + b))), wt = 1.0 / (double)c;
+                double r = (p - y[i]) * wt, q = p * (1 - p) * wt;
+                ga += r * l, gb += r;
+                haa += q * l * l, hab += q * l, hbb += q;
+            }
+        }
+        double det = haa * hbb - hab * hab;
+        if (!(det > 0))
+            break;
+        double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
+        a -= da, b -= db;
+        if (fabs(da) < 1e-9 && fabs(db) < 1e-9)
+            break;
+    }
+    if (!isfinite(a) || !isfinite(b) || a <= 0 || fabs(a) > 1e3 || fabs(b) > 1e3)
+        a = 1, b = 0;
+    *a_out = (float)a, *b_out = (float)b;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+    uint64_t x = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull);
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ull;
+    return x ^ (x >> 29);
+}
+
+typedef struct sample {
+    int trace;
+    long start;   /* -1: the rule's last window */
+} sample;
+
+/* Validation: trace probabilities (no calibration), unweighted log loss, AUC. */
+static int validate(mt_net *net, const mal_scoring *r, const mt_data *d, int type, const int *val,
+                    int nval, double *loss, double *auc, mal_error *e)
+{
+    *loss = NAN, *auc = NAN;
+    if (nval == 0)
+        return 0;
+    float *lg, *probs = malloc(sizeof(float) * (size_t)nval);
+    int *y = malloc(sizeof(int) * (size_t)nval);
+    long *woff;
+    if (!probs || !y) {
+        free(probs), free(y);
+        return mal_error_set(e, "out of memory");
+    }
+    if (window_logits(net, r, d, val, nval, &lg, &woff, e) < 0) {
+        free(probs), free(y);
+        return -1;
+    }
+    combine(r, 1, 0, lg, woff, nval, probs);
+    double l = 0;
+    for (int i = 0; i < nval; i++) {
+        y[i] = d->t[val[i]].label == type;
+        double p = probs[i] < 1e-7f ? 1e-7 : probs[i] > 1 - 1e-7f ? 1 - 1e-7 : probs[i];
+        l -= y[i] ? log(p) : log(1 - p);
+    }
+    *loss = l / nval;
+    *auc = mal_roc_auc(probs, y, (size_t)nval);
+    free(probs), free(y), free(lg), free(woff);
+    return 0;
+}
+
+static char *training_record(const mt_opts *o, const mt_data *d, int type, int nfit, int nval,
+                             const mt_history *h, int best, float ca, float cb, double posw)
+{
+    (void)type;
+    cJSON *j = cJSON_CreateObject();
+    char crc[16];
+    snprintf(crc, sizeof crc, "%08x", d->crc);
+    cJSON_AddStringToObject(j, "trainer", "maltrain (oneDNN matmul LSTM)");
+    cJSON_AddStringToObject(j, "protocol", o->protocol == MT_PROTOCOL_PAPER ? "paper" : "default");
+    cJSON_AddStringToObject(j, "data_crc32", crc);
+    cJSON_AddNumberToObject(j, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(j, "epochs", h->n);
+    cJSON_AddNumberToObject(j, "best_epoch", best);
+    cJSON_AddNumberToObject(j, "train_traces", nfit);
+    cJSON_AddNumberToObject(j, "val_traces", nval);
+    cJSON_AddNumberToObject(j, "batch", o->batch);
+    cJSON_AddNumberToObject(j, "windows_per_trace", o->windows_per_trace);
+    cJSON_AddNumberToObject(j, "pos_weight", posw);
+    cJSON_AddStringToObject(j, "optimizer", "adam lr 0.001 b1 0.9 b2 0.999 eps 1e-07");
+    cJSON_AddStringToObject(j, "loss", "binary log loss");
+    cJSON_AddBoolToObject(j, "calibrated", o->calibrate);
+    if (best >= 1 && best <= h->n) {
+        cJSON *v = cJSON_AddObjectToObject(j, "val");
+        cJSON_AddNumberToObject(v, "auc", isfinite(h->e[best - 1].val_auc) ? h->e[best - 1].val_auc : -1);
+        cJSON_AddNumberToObject(v, "loss", isfinite(h->e[best - 1].val_loss) ? h->e[best - 1].val_loss : -1);
+    }
+    cJSON_AddNumberToObject(j, "calib_a", ca);
+    cJSON_AddNumberToObject(j, "calib_b", cb);
+    cJSON *hist = cJSON_AddArrayToObject(j, "history");
+    for (int i = 0; i < h->n; i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "epoch", h->e[i].epoch);
+        cJSON_AddNumberToObject(x, "loss", isfinite(h->e[i].loss) ? h->e[i].loss : -1);
+        cJSON_AddNumberToObject(x, "val_loss", isfinite(h->e[i].val_loss) ? h->e[i].val_loss : -1);
+        cJSON_AddNumberToObject(x, "val_auc", isfinite(h->e[i].val_auc) ? h->e[i].val_auc : -1);
+        cJSON_AddItemToArray(hist, x);
+    }
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const int *val, int nval,
+                   const mt_opts *o, mt_progress_fn progress, void *pctx, mal_model *out,
+                   mt_history *hist, mt_result *res, mal_error *e)
+{
+    memset(res, 0, sizeof *res);
+    memset(out, 0, sizeof *out);
+    const mal_scoring *r = &o->rule;
+    if (r->window < 1 || r->window > MAL_MAX_WINDOW)
+        return mal_error_set(e, "window must be 1..%d, got %d", MAL_MAX_WINDOW, r->window);
+    if (o->epochs < 1 || o->epochs > MT_MAX_EPOCHS)
+        return mal_error_set(e, "epochs must be 1..%d, got %d", MT_MAX_EPOCHS, o->epochs);
+    if (r->stride > 0 && !r->dedup)
+        return mal_error_set(e, "windows with a stride need de-duplicated traces");
+    if (nfit < 1)
+        return mal_error_set(e, "no training traces");
+    int npos = 0;
+    for (int i = 0; i < nfit; i++)
+        npos += d->t[fit[i]].label == type;
+    if (npos == 0 || npos == nfit)
+        return mal_error_set(e, "type %s: the training traces hold no %s examples",
+                             mt_type_names[type], npos ? "negative" : "positive");
+    double posw = o->pos_weight > 0 ? o->pos_weight : (double)(nfit - npos) / npos;
+
+    mt_shape s = {.V = d->vocab.size, .E = o->embed, .H1 = o->h1, .H2 = o->h2, .T = r->window,
+                  .N = o->batch, .act = o->act, .pool = o->pool};
+    mt_net net;
+    mt_adam adam = {0};
+    if (mt_net_init(&net, &s, e) < 0)
+        return -1;
+    uint64_t mseed = mix(mix(o->seed, (uint64_t)type + 1), (uint64_t)o->act + 17);
+    mt_net_init_params(&net, mseed);
+    train_state st = {.hist = hist};
+    int rc = -1;
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)s.T * s.N);
+    float *y = malloc(sizeof(float) * (size_t)s.N), *w = malloc(sizeof(float) * (size_t)s.N);
+    float *best = malloc(sizeof(float) * net.nparam);
+    long nsamp_max = (long)nfit * (o->windows_per_trace > 0 ? o->windows_per_trace : 1);
+    sample *smp = malloc(sizeof(sample) * (size_t)nsamp_max);
+    if (!ids || !y || !w || !best || !smp || mt_adam_init(&adam, net.nparam, e) < 0) {
+        if (!e || !e->msg[0])
+            mal_error_set(e, "out of memory");
+        goto out;
+    }
+    memcpy(best, net.p, sizeof(float) * net.nparam);
+    hist->n = 0;
+    st.h = (ck_head){.version = CK_VERSION, .type = type, .act = o->act, .pool = o->pool,
+                     .protocol = o->protocol, .V = s.V, .E = s.E, .H1 = s.H1, .H2 = s.H2, .T = s.T,
+                     .N = s.N, .window = r->window, .stride = r->stride,
+                     .max_windows = r->max_windows, .dedup = r->dedup, .wpt = o->windows_per_trace,
+                     .seed = o->seed, .data_crc = d->crc, .best_epoch = 0, .best_auc = -1,
+                     .pos_weight = posw, .nparam = net.nparam};
+    st.p = net.p, st.m = adam.m, st.v = adam.v, st.best = best;
+    if (o->resume && o->ckpt_path) {
+        ck_head want = st.h;
+        int k = ck_load(o->ckpt_path, &st, &want, e);
+        if (k < 0)
+            goto out;
+        if (k == 1)
+            adam.step = st.h.adam_step;
+    }
+    for (int ep = st.h.epoch_done; ep < o->epochs; ep++) {
+        double t0 = now_s();
+        /* this epoch's samples and order depend only on (seed, type, epoch),
+         * so a resumed run draws the same ones */
+        mt_rng rng;
+        mt_rng_seed(&rng, mix(mix(o->seed, (uint64_t)type + 101), (uint64_t)ep));
+        long ns = 0;
+        for (int i = 0; i < nfit; i++) {
+            const mt_trace *t = &d->t[fit[i]];
+            if (r->stride == 0) {
+                smp[ns++] = (sample){fit[i], -1};
+                continue;
+            }
+            size_t n = t->ndd, W = (size_t)r->window;
+            for (int k = 0; k < o->windows_per_trace; k++) {
+                long start = n > W ? (long)mt_rng_below(&rng, n - W + 1) : 0;
+                smp[ns++] = (sample){fit[i], start};
+            }
+        }
+        for (long i = ns - 1; i > 0; i--) {
+            long j = (long)mt_rng_below(&rng, (uint64_t)i + 1);
+            sample x = smp[i];
+            smp[i] = smp[j], smp[j] = x;
+        }
+        long nb = (ns + s.N - 1) / s.N;
+        for (long b = st.h.batch_done; b < nb; b++) {
+            int rows = 0;
+            for (long q = b * s.N; q < ns && rows < s.N; q++, rows++) {
+                const mt_trace *t = &d->t[smp[q].trace];
+                fill_row(r, t, 0, smp[q].start, ids + (size_t)rows * s.T, s.T);
+                y[rows] = t->label == type;
+                w[rows] = t->label == type ? (float)posw : 1.0f;
+            }
+            for (int q = rows; q < s.N; q++) {
+                for (int j = 0; j < s.T; j++)
+                    ids[(size_t)q * s.T + j] = -1;
+                y[q] = 0, w[q] = 0;
+            }
+            if (mt_net_forward(&net, ids, NULL, e) < 0)
+                goto out;
+            double l = mt_net_backward(&net, y, w, rows);
+            if (!isfinite(l)) {
+                mal_error_set(e, "type %s: loss is not finite at epoch %d batch %ld",
+                              mt_type_names[type], ep + 1, b + 1);
+                goto out;
+            }
+            mt_adam_update(&adam, net.p, net.g, net.nparam);
+            st.h.loss_sum += l;
+            st.h.nbatches++;
+            st.h.batch_done = (int32_t)(b + 1);
+            if (o->stop && *o->stop && b + 1 < nb) {
+                st.h.epoch_done = ep;
+                st.h.adam_step = adam.step;
+                st.h.hist_n = hist->n;
+                if (o->ckpt_path && ck_save(o->ckpt_path, &st, e) < 0)
+                    goto out;
+                res->interrupted = 1;
+                rc = 0;
+                goto out;
+            }
+        }
+        mt_epoch E = {.epoch = ep + 1,
+                      .loss = st.h.nbatches ? st.h.loss_sum / st.h.nbatches : NAN};
+        if (validate(&net, r, d, type, val, nval, &E.val_loss, &E.val_auc, e) < 0)
+            goto out;
+        E.seconds = now_s() - t0;
+        hist->e[hist->n++] = E;
+        /* best epoch: highest validation AUC (first one wins ties); without
+         * a validation split, the last epoch */
+        if (nval == 0 || st.h.best_epoch == 0 ||
+            (isfinite(E.val_auc) && E.val_auc > st.h.best_auc)) {
+            st.h.best_epoch = ep + 1;
+            st.h.best_auc = isfinite(E.val_auc) ? E.val_auc : -1;
+            memcpy(best, net.p, sizeof(float) * net.nparam);
+        }
+        st.h.epoch_done = ep + 1;
+        st.h.batch_done = 0;
+        st.h.loss_sum = 0;
+        st.h.nbatches = 0;
+        st.h.adam_step = adam.step;
+        st.h.hist_n = hist->n;
+        if (o->ckpt_path && ck_save(o->ckpt_path, &st, e) < 0)
+            goto out;
+        if (progress)
+            progress(pctx, mt_type_names[type], o->act, &E, o->epochs, st.h.best_epoch);
+        if (o->stop && *o->stop && ep + 1 < o->epochs) {
+            res->interrupted = 1;
+            rc = 0;
+            goto out;
+        }
+    }
+    /* the model: best epoch's weights, the rule, calibration */
+    memcpy(net.p, best, sizeof(float) * net.nparam);
+    float ca = 1, cb = 0;
+    if (o->calibrate && nval > 0) {
+        float *lg;
+        long *woff;
+        int *yy = malloc(sizeof(int) * (size_t)nval);
+        if (!yy || window_logits(&net, r, d, val, nval, &lg, &woff, e) < 0) {
+            free(yy);
+            goto out;
+        }
+        for (int i = 0; i < nval; i++)
+            yy[i] = d->t[val[i]].label == type;
+        platt(lg, woff, yy, nval, &ca, &cb);
+        free(lg), free(woff), free(yy);
+    }
+    if (mal_model_alloc(out, &d->vocab, mt_type_names[type], s.E, s.H1, s.H2, o->act, e) < 0)
+        goto out;
+    out->pool = o->pool;
+    out->scoring = *r;
+    out->scoring.calib_a = ca, out->scoring.calib_b = cb;
+    if (mt_net_to_model(&net, out, e) < 0) {
+        mal_model_free(out);
+        goto out;
+    }
+    out->training_json = training_record(o, d, type, nfit, nval, hist, st.h.best_epoch, ca, cb, posw);
+    if (!out->training_json) {
+        mal_model_free(out);
+        mal_error_set(e, "out of memory");
+        goto out;
+    }
+    res->best_epoch = st.h.best_epoch;
+    res->best_auc = st.h.best_auc;
+    rc = 0;
+out:
+    free(ids), free(y), free(w), free(best), free(smp);
+    mt_adam_free(&adam);
+    mt_net_free(&net);
+    return rc;
+}

@@ -1,0 +1,82 @@
+/* train.h - training one one-vs-rest model, scoring traces under a scoring
+ * rule, checkpoints. Library code: never prints; progress goes through a
+ * callback. */
+#ifndef MT_TRAIN_H
+#define MT_TRAIN_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "dataset.h"
+#include "mal_error.h"
+#include "model.h"
+#include "net.h"
+
+#define MT_MAX_EPOCHS 10000
+
+typedef enum mt_protocol { MT_PROTOCOL_PAPER = 0, MT_PROTOCOL_DEFAULT = 1 } mt_protocol;
+
+typedef struct mt_opts {
+    mt_protocol protocol;
+    mal_act act;
+    int epochs;
+    uint64_t seed;
+    int batch;               /* 50 */
+    int embed, h1, h2;       /* 16, 100, 100 */
+    mal_pool pool;
+    mal_scoring rule;        /* window, stride, max_windows, dedup, combine (calib ignored) */
+    int windows_per_trace;   /* training windows per trace per epoch (stride > 0 rules) */
+    float pos_weight;        /* weight of positive samples; <= 0: balance to the negatives */
+    double val_frac;         /* 0.15 */
+    int calibrate;           /* Platt scaling on the validation split */
+    const char *ckpt_path;   /* NULL: no checkpoints */
+    int resume;
+    volatile sig_atomic_t *stop;   /* set by SIGINT: finish the batch, checkpoint, return */
+} mt_opts;
+
+/* The protocol's defaults (window may be overridden afterwards). */
+void mt_opts_defaults(mt_opts *o, mt_protocol p);
+
+typedef struct mt_epoch {
+    int epoch;           /* 1-based */
+    double loss, val_loss, val_auc, seconds;
+} mt_epoch;
+
+typedef struct mt_history {
+    int n;
+    mt_epoch e[MT_MAX_EPOCHS];
+} mt_history;
+
+typedef void (*mt_progress_fn)(void *ctx, const char *type, mal_act act, const mt_epoch *ep,
+                               int epochs, int best_epoch);
+
+typedef struct mt_result {
+    int best_epoch;
+    double best_auc;
+    int interrupted;     /* stopped by opts->stop; checkpoint written */
+} mt_result;
+
+/* Split of the train traces (idx, n) into fit and validation parts,
+ * stratified by label, fixed by the seed. Arrays are malloc'd. */
+int mt_split_val(const mt_data *d, const int *idx, int n, double frac, uint64_t seed, int **fit,
+                 int *nfit, int **val, int *nval, mal_error *e);
+
+/* Train a model for `type` on the traces fit[] (validation on val[]) and
+ * fill `out` (allocated here, weights of the best epoch, scoring rule,
+ * training record). hist receives the per-epoch record. */
+int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const int *val, int nval,
+                   const mt_opts *o, mt_progress_fn progress, void *pctx, mal_model *out,
+                   mt_history *hist, mt_result *res, mal_error *e);
+
+/* Window probabilities of traces idx[0..n) under m's scoring rule, combined
+ * per trace (calibration included): probs[n]. Uses the oneDNN net (batch 50). */
+int mt_score_traces(const mal_model *m, const mt_data *d, const int *idx, int n, float *probs,
+                    mal_error *e);
+
+/* Write out/models/<Type>.metrics.csv-like history (atomic). */
+int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e);
+
+/* Write a file atomically (temp in the same dir, fsync, rename). */
+int mt_write_atomic(const char *path, const void *data, size_t len, mal_error *e);
+
+#endif
