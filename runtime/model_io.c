@@ -100,6 +100,19 @@ int mal_model_validate(const mal_model *m, const char *what, mal_error *e)
     if (v->size < 1 || v->size > MAL_VOCAB_MAX_SIZE || !v->names || v->count < 1)
         return mal_error_set(e, "%s: vocabulary: empty or size %d out of range 1..%d", what,
                              v->size, MAL_VOCAB_MAX_SIZE);
+    /* the writer prints names unescaped: re-check them (vocab.c made them so) */
+    for (int id = 0; id < v->size; id++) {
+        const char *n = v->names[id];
+        if (!n)
+            continue;
+        size_t len = strlen(n);
+        int ok = len >= 1 && len <= MAL_NAME_MAX;
+        for (size_t k = 0; ok && k < len; k++)
+            ok = (n[k] >= 'a' && n[k] <= 'z') || (n[k] >= '0' && n[k] <= '9') || n[k] == '_';
+        if (!ok)
+            return mal_error_set(e, "%s: vocabulary.names[%d]: not 1..%d characters from "
+                                 "[a-z0-9_]", what, id, MAL_NAME_MAX);
+    }
     if (m->embed < 1 || m->embed > MAL_MAX_EMBED)
         return mal_error_set(e, "%s: architecture.embed: %d out of range 1..%d", what, m->embed,
                              MAL_MAX_EMBED);
@@ -625,7 +638,8 @@ int mal_model_parse(mal_model *m, const char *text, size_t len, const char *what
 int mal_model_load(mal_model *m, const char *path, mal_error *e)
 {
     memset(m, 0, sizeof *m);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO must not hang the open; it is rejected below */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return mal_error_set(e, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;

@@ -277,6 +277,10 @@ static void test_atomic_save(void **state)
     assert_int_equal(mal_model_save(&m, target, &e), -1);
     assert_contains(e.msg, "type: must be");
     strcpy(m.type, "Trojan");
+    m.vocab.names[5][0] = '"';   /* would break the JSON: the writer relies on validation */
+    assert_int_equal(mal_model_save(&m, target, &e), -1);
+    assert_contains(e.msg, "vocabulary.names[5]: not 1..255 characters from [a-z0-9_]");
+    m.vocab.names[5][0] = 'c';
     free(m.training_json);
     m.training_json = strdup("[1, 2]");
     assert_int_equal(mal_model_save(&m, target, &e), -1);
@@ -422,6 +426,13 @@ static void test_syntax_errors(void **state)
     assert_contains(e.msg, "/nonexistent/m.json: cannot open");
     assert_int_equal(mal_model_load(&m, "tests", &e), -1);
     assert_contains(e.msg, "tests: not a regular file");
+    char *dir = tmp_dir(), *fifo = tmp_path(dir, "fifo.json");
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    assert_int_equal(mal_model_load(&m, fifo, &e), -1);   /* must not block */
+    assert_contains(e.msg, "fifo.json: not a regular file");
+    free(fifo);
+    rm_rf(dir);
+    free(dir);
     free(t);
 }
 
