@@ -82,6 +82,8 @@ int main(int argc, char **argv)
     }
     printf("bench_reference: V %d, E 16, H 100/100; %zu tokens from %s; %.1f s per figure\n",
            v.size, n, src, secs);
+    long io_line_size = 0;
+    double io_save = 0, io_load = 0;
     printf("%-9s %16s %16s %14s\n", "act", "stream tok/s", "padded tok/s", "checksum");
     for (int a = 0; a < 4; a++) {
         mal_model m;
@@ -131,9 +133,37 @@ int main(int argc, char **argv)
         } while ((t = now() - t0) < secs);
         printf("%-9s %16.0f %16.0f %14.6f\n", mal_act_name(m.act), stream_rate,
                (double)steps / t, check + probs[0]);
+        if (a == 0) {
+            /* model file I/O for this shape: save (atomic, fsync) and load (validated) */
+            char path[] = "/tmp/bench_reference_model.json";
+            double ts = now();
+            if (mal_model_save(&m, path, &e) < 0) {
+                fprintf(stderr, "bench_reference: %s\n", e.msg);
+                return 1;
+            }
+            ts = now() - ts;
+            mal_model back;
+            double tl = now();
+            if (mal_model_load(&back, path, &e) < 0) {
+                fprintf(stderr, "bench_reference: %s\n", e.msg);
+                return 1;
+            }
+            tl = now() - tl;
+            FILE *f = fopen(path, "rb");
+            long size = 0;
+            if (f && fseek(f, 0, SEEK_END) == 0)
+                size = ftell(f);
+            if (f)
+                fclose(f);
+            io_line_size = size, io_save = ts, io_load = tl;
+            mal_model_free(&back);
+            remove(path);
+        }
         mal_ref_state_free(&s);
         mal_model_free(&m);
     }
+    printf("model file (paper shape): %ld bytes, save %.1f ms, load %.1f ms\n", io_line_size,
+           1e3 * io_save, 1e3 * io_load);
     free(ids);
     mal_vocab_free(&v);
     return 0;
