@@ -1,0 +1,365 @@
+/* test_train_run.c - the training loop end to end on a tiny synthetic task:
+ * the loss falls, the trained model's scores equal the float reference's,
+ * same seed gives byte-identical model files, resume (after a finished epoch
+ * or an interrupted batch) equals an uninterrupted run, a corrupt checkpoint
+ * is a clear error; and the dataset loader's input errors. */
+#include "test_support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataset.h"
+#include "reference.h"
+#include "train.h"
+
+enum { V = 10, NTR = 80, W = 12 };
+
+/* Trace i: Adware (type 0) when i is even, else Backdoor; Adware traces
+ * contain token 3 in their last W calls, the others never do. Lengths 3..40 so windows are padded or cut. */
+static void make_data(mt_data *d)
+{
+    static const char *names[V] = {"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9"};
+    memset(d, 0, sizeof *d);
+    mal_error e;
+    assert_int_equal(mal_vocab_from_names(&d->vocab, names, V, "test", &e), 0);
+    d->n = NTR;
+    d->t = calloc(NTR, sizeof *d->t);
+    d->crc = 1234;
+    mt_rng r;
+    mt_rng_seed(&r, 99);
+    for (int i = 0; i < NTR; i++) {
+        mt_trace *t = &d->t[i];
+        t->label = i % 2;
+        int len = 3 + (int)mt_rng_below(&r, 38);
+        uint16_t *raw = malloc(sizeof(uint16_t) * len);
+        for (int k = 0; k < len; k++) {
+            int id;
+            do
+                id = (int)mt_rng_below(&r, V);
+            while (id == 3);
+            raw[k] = (uint16_t)id;
+        }
+        if (t->label == 0)
+            raw[len - 1 - (int)mt_rng_below(&r, len < W ? len : W)] = 3;
+        int nt = len < W ? len : W;
+        t->ntail = nt;
+        t->tail = malloc(sizeof(uint16_t) * nt);
+        memcpy(t->tail, raw + len - nt, sizeof(uint16_t) * nt);
+        t->dd = malloc(sizeof(uint16_t) * len);
+        for (int k = 0; k < len; k++)
+            if (t->ndd == 0 || t->dd[t->ndd - 1] != raw[k])
+                t->dd[t->ndd++] = raw[k];
+        t->calls = len;
+        free(raw);
+    }
+}
+
+static void small_opts(mt_opts *o, mt_protocol p)
+{
+    mt_opts_defaults(o, p);
+    o->embed = 4, o->h1 = 8, o->h2 = 6, o->batch = 10;
+    o->rule.window = W;
+    if (p == MT_PROTOCOL_DEFAULT) {
+        o->rule.stride = 5;
+        o->rule.max_windows = 0;   /* the reference scores every window */
+        o->windows_per_trace = 2;
+    }
+    o->epochs = 4;
+    o->seed = 5;
+}
+
+typedef struct run {
+    mal_model m;
+    mt_history h;
+    mt_result res;
+} run;
+
+static void train(const mt_data *d, const mt_opts *o, run *r)
+{
+    int all[NTR], *fit, *val, nfit, nval;
+    for (int i = 0; i < NTR; i++)
+        all[i] = i;
+    mal_error e = {{0}};
+    assert_int_equal(mt_split_val(d, all, NTR, 0.2, o->seed, &fit, &nfit, &val, &nval, &e), 0);
+    int rc = mt_train_model(d, 0, fit, nfit, val, nval, o, NULL, NULL, &r->m, &r->h, &r->res, &e);
+    if (rc)
+        fprintf(stderr, "%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    free(fit), free(val);
+}
+
+static char *save_text(const mal_model *m, const char *dir, const char *name)
+{
+    char *p = tmp_path(dir, name);
+    mal_error e;
+    assert_int_equal(mal_model_save(m, p, &e), 0);
+    size_t len;
+    char *s = read_file(p, &len);
+    free(p);
+    return s;
+}
+
+/* The loss must fall well below the 0.69 of chance (balanced classes). */
+static void test_loss_falls(void **st)
+{
+    (void)st;
+    mt_data d;
+    make_data(&d);
+    mt_opts o;
+    small_opts(&o, MT_PROTOCOL_PAPER);
+    o.epochs = 40;
+    o.pos_weight = 1;
+    run *r = calloc(1, sizeof *r);
+    train(&d, &o, r);
+    double first = r->h.e[0].loss, last = r->h.e[r->h.n - 1].loss;
+    fprintf(stderr, "loss %.4f -> %.4f, best val AUC %.3f (epoch %d)\n", first, last,
+            r->res.best_auc, r->res.best_epoch);
+    assert_true(last < 0.25);
+    assert_true(r->res.best_auc > 0.9);
+    mal_model_free(&r->m);
+    free(r);
+    mt_data_free(&d);
+}
+
+/* Scores of the trained model through the oneDNN net equal the float
+ * reference (padded batch and whole-trace rule) within 1e-5. */
+static void check_reference(mt_protocol p, mal_act act)
+{
+    mt_data d;
+    make_data(&d);
+    mt_opts o;
+    small_opts(&o, p);
+    o.act = act;
+    o.epochs = 3;
+    run *r = calloc(1, sizeof *r);
+    train(&d, &o, r);
+    int idx[NTR];
+    for (int i = 0; i < NTR; i++)
+        idx[i] = i;
+    float probs[NTR];
+    mal_error e;
+    assert_int_equal(mt_score_traces(&r->m, &d, idx, NTR, probs, &e), 0);
+    double maxd = 0;
+    for (int i = 0; i < NTR; i++) {
+        const mt_trace *t = &d.t[i];
+        const uint16_t *s = p == MT_PROTOCOL_PAPER ? t->tail : t->dd;
+        size_t n = p == MT_PROTOCOL_PAPER ? t->ntail : t->ndd;
+        int32_t ids[64];
+        assert_true(n <= 64);
+        for (size_t k = 0; k < n; k++)
+            ids[k] = s[k];
+        float q = mal_ref_score_trace(&r->m, ids, n);
+        double dd = fabs((double)q - probs[i]);
+        maxd = dd > maxd ? dd : maxd;
+        if (p == MT_PROTOCOL_PAPER) {
+            /* the padded batch path of the reference too */
+            int32_t row[W];
+            for (int k = 0; k < W; k++)
+                row[k] = k < W - (int)n ? -1 : ids[k - (W - (int)n)];
+            float q2;
+            assert_int_equal(mal_ref_forward_padded(&r->m, row, 1, W, &q2, &e), 0);
+            assert_float_equal(q2, probs[i], 1e-5);
+        }
+    }
+    fprintf(stderr, "%s %s: max |net - reference| = %.3g\n", p ? "default" : "paper",
+            mal_act_name(act), maxd);
+    assert_true(maxd <= 1e-5);
+    mal_model_free(&r->m);
+    free(r);
+    mt_data_free(&d);
+}
+
+static void test_matches_reference(void **st)
+{
+    (void)st;
+    for (int a = 0; a < 4; a++)
+        check_reference(MT_PROTOCOL_PAPER, (mal_act)a);
+    check_reference(MT_PROTOCOL_DEFAULT, MAL_ACT_TANH);
+    check_reference(MT_PROTOCOL_DEFAULT, MAL_ACT_SOFTMAX);
+}
+
+static void test_deterministic(void **st)
+{
+    (void)st;
+    mt_data d;
+    make_data(&d);
+    mt_opts o;
+    small_opts(&o, MT_PROTOCOL_DEFAULT);
+    char *dir = tmp_dir();
+    run *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    train(&d, &o, a);
+    train(&d, &o, b);
+    char *sa = save_text(&a->m, dir, "a.json"), *sb = save_text(&b->m, dir, "b.json");
+    assert_string_equal(sa, sb);
+    free(sa), free(sb);
+    /* another seed gives another model */
+    mal_model_free(&b->m);
+    o.seed = 6;
+    train(&d, &o, b);
+    sa = save_text(&a->m, dir, "a.json"), sb = save_text(&b->m, dir, "b.json");
+    assert_true(strcmp(sa, sb) != 0);
+    free(sa), free(sb);
+    mal_model_free(&a->m), mal_model_free(&b->m);
+    free(a), free(b);
+    rm_rf(dir);
+    free(dir);
+    mt_data_free(&d);
+}
+
+static void test_resume(void **st)
+{
+    (void)st;
+    mt_data d;
+    make_data(&d);
+    char *dir = tmp_dir(), *ck1 = tmp_path(dir, "straight.ckpt"), *ck2 = tmp_path(dir, "part.ckpt");
+    mt_opts o;
+    small_opts(&o, MT_PROTOCOL_DEFAULT);
+    run *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    o.ckpt_path = ck1;
+    train(&d, &o, a);   /* 4 epochs straight */
+    assert_false(a->res.interrupted);
+
+    /* 2 epochs, then resume to 4 */
+    o.ckpt_path = ck2;
+    o.epochs = 2;
+    train(&d, &o, b);
+    mal_model_free(&b->m);
+    o.epochs = 4, o.resume = 1;
+    train(&d, &o, b);
+    char *sa = save_text(&a->m, dir, "a.json"), *sb = save_text(&b->m, dir, "b.json");
+    assert_string_equal(sa, sb);
+    free(sb);
+    mal_model_free(&b->m);
+
+    /* interrupted after the first batch (as Ctrl-C does), then resumed */
+    remove(ck2);
+    volatile sig_atomic_t stop = 1;
+    o.resume = 0, o.stop = &stop;
+    train(&d, &o, b);
+    assert_true(b->res.interrupted);
+    stop = 0;
+    o.resume = 1;
+    train(&d, &o, b);
+    assert_false(b->res.interrupted);
+    sb = save_text(&b->m, dir, "b.json");
+    assert_string_equal(sa, sb);
+    free(sa), free(sb);
+    mal_model_free(&b->m);
+
+    /* a corrupt checkpoint is a clear error */
+    size_t len;
+    char *ck = read_file(ck2, &len);
+    ck[len / 2] ^= 0x40;
+    write_file(ck2, ck, len);
+    free(ck);
+    int all[NTR], *fit, *val, nfit, nval;
+    for (int i = 0; i < NTR; i++)
+        all[i] = i;
+    mal_error e = {{0}};
+    assert_int_equal(mt_split_val(&d, all, NTR, 0.2, o.seed, &fit, &nfit, &val, &nval, &e), 0);
+    assert_int_equal(mt_train_model(&d, 0, fit, nfit, val, nval, &o, NULL, NULL, &b->m, &b->h,
+                                    &b->res, &e), -1);
+    assert_contains(e.msg, "corrupt checkpoint");
+    assert_contains(e.msg, ck2);
+    /* other settings than the checkpoint's: refused */
+    remove(ck2);
+    o.resume = 0, o.epochs = 1;
+    train(&d, &o, b);
+    mal_model_free(&b->m);
+    o.resume = 1, o.epochs = 2, o.seed = 77;
+    assert_int_equal(mt_train_model(&d, 0, fit, nfit, val, nval, &o, NULL, NULL, &b->m, &b->h,
+                                    &b->res, &e), -1);
+    assert_contains(e.msg, "other settings");
+    free(fit), free(val);
+
+    mal_model_free(&a->m);
+    free(a), free(b);
+    free(ck1), free(ck2);
+    rm_rf(dir);
+    free(dir);
+    mt_data_free(&d);
+}
+
+/* ---- dataset loader input errors ---- */
+static char *make_dir(const char *calls, const char *labels)
+{
+    char *dir = tmp_dir(), *p;
+    p = tmp_path(dir, "api_index.txt");
+    write_text(p, "a=0\nb=1\nc=2\n");
+    free(p);
+    p = tmp_path(dir, "calls.txt");
+    write_text(p, calls);
+    free(p);
+    p = tmp_path(dir, "labels.csv");
+    write_text(p, labels);
+    free(p);
+    return dir;
+}
+
+static void expect_load_error(const char *calls, const char *labels, const char *split,
+                              const char *needle, const char *file)
+{
+    char *dir = make_dir(calls, labels), *sp = NULL;
+    if (split) {
+        sp = tmp_path(dir, "split.txt");
+        write_text(sp, split);
+    }
+    mt_data d;
+    mal_error e = {{0}};
+    assert_int_equal(mt_data_load(&d, dir, sp, 4, 100, &e), -1);
+    assert_contains(e.msg, needle);
+    assert_contains(e.msg, file);
+    free(sp);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_dataset(void **st)
+{
+    (void)st;
+    /* a good one: tails keep the last 4 calls, dd collapses runs */
+    char *dir = make_dir("a a b b b c a\nc\n\n", "Trojan\nWorms\r\nAdware\n");
+    char *sp = tmp_path(dir, "split.txt");
+    write_text(sp, "train\ntest\ntrain\n");
+    mt_data d;
+    mal_error e = {{0}};
+    int rc = mt_data_load(&d, dir, sp, 4, 100, &e);
+    if (rc)
+        fprintf(stderr, "%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    assert_int_equal(d.n, 3);
+    assert_int_equal(d.t[0].label, mt_type_index("Trojan"));
+    assert_int_equal(d.t[1].label, mt_type_index("Worms"));
+    assert_int_equal(d.t[1].split, MT_SPLIT_TEST);
+    assert_int_equal(d.t[0].ntail, 4);
+    uint16_t tail[4] = {1, 1, 2, 0}, dd[4] = {0, 1, 2, 0};
+    assert_memory_equal(d.t[0].tail, tail, sizeof tail);
+    assert_int_equal(d.t[0].ndd, 4);
+    assert_memory_equal(d.t[0].dd, dd, sizeof dd);
+    assert_int_equal(d.t[2].ndd, 0);
+    mt_data_free(&d);
+    free(sp);
+    rm_rf(dir);
+    free(dir);
+
+    expect_load_error("a\nb\n", "Trojan\n", NULL, "has 1 labels but", "labels.csv");
+    expect_load_error("a\nb\n", "Trojan\nTrojn\n", NULL, "unknown type 'Trojn'", "labels.csv:2");
+    expect_load_error("a\nb\n", "Trojan\n\n", NULL, "empty type", "labels.csv:2");
+    expect_load_error("a\nb\n", "Trojan\nVirus\n", "train\n", "has 1 lines but", "split.txt");
+    expect_load_error("a\nb\n", "Trojan\nVirus\n", "train\nval\n", "expected 'train' or 'test'",
+                      "split.txt:2");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dataset),
+        cmocka_unit_test(test_loss_falls),
+        cmocka_unit_test(test_matches_reference),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_resume),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
