@@ -550,6 +550,53 @@ out_models:
     return rc;
 }
 
+/* maltrain bench-step [THREADS] [T]: ms per full batch (N 50, every step
+ * real) of forward + backward + Adam, per activation; for bench/. */
+static int cmd_bench_step(int argc, char **argv)
+{
+    int threads = argc > 2 ? atoi(argv[2]) : 1, T = argc > 3 ? atoi(argv[3]) : 342, reps = 5;
+    if (threads < 1 || T < 1)
+        return usage_error("bench-step [THREADS] [T]%s", "");
+    mt_set_threads(threads);
+    for (int a = 0; a < 4; a++) {
+        mt_net n;
+        mt_adam ad;
+        mal_error e;
+        mt_shape s = {.V = 342, .E = 16, .H1 = 100, .H2 = 100, .T = T, .N = 50, .act = (mal_act)a,
+                      .pool = MAL_POOL_LAST};
+        if (mt_net_init(&n, &s, &e) < 0 || mt_adam_init(&ad, n.nparam, &e) < 0) {
+            fprintf(stderr, "maltrain: %s\n", e.msg);
+            return 1;
+        }
+        mt_net_init_params(&n, 1);
+        int32_t *ids = malloc(sizeof(int32_t) * (size_t)T * 50);
+        float y[50], w[50];
+        mt_rng r;
+        mt_rng_seed(&r, 2);
+        for (int i = 0; i < T * 50; i++)
+            ids[i] = (int32_t)mt_rng_below(&r, 342);
+        for (int i = 0; i < 50; i++)
+            y[i] = (float)(i % 8 == 0), w[i] = 1;
+        double tf = 0, tb = 0;
+        for (int it = 0; it <= reps; it++) {
+            double t0 = now_s();
+            mt_net_forward(&n, ids, NULL, &e);
+            double t1 = now_s();
+            mt_net_backward(&n, y, w, 50);
+            mt_adam_update(&ad, n.p, n.g, n.nparam);
+            double t2 = now_s();
+            if (it)   /* the first is warm-up */
+                tf += t1 - t0, tb += t2 - t1;
+        }
+        printf("net %-8s threads %d T %d N 50: forward %.1f ms, backward+adam %.1f ms, total %.1f ms/batch\n",
+               mal_act_name((mal_act)a), threads, T, tf / reps * 1e3, tb / reps * 1e3, (tf + tb) / reps * 1e3);
+        free(ids);
+        mt_adam_free(&ad);
+        mt_net_free(&n);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -558,6 +605,8 @@ int main(int argc, char **argv)
         fputs(usage_text, stdout);
         return 0;
     }
+    if (!strcmp(argv[1], "bench-step"))
+        return cmd_bench_step(argc, argv);
     int train = !strcmp(argv[1], "train"), eval = !strcmp(argv[1], "eval");
     if (!train && !eval)
         return usage_error("unknown command '%s'", argv[1]);
