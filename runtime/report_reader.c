@@ -10,6 +10,8 @@
  * max_string; nesting is capped at MAL_REPORT_MAX_DEPTH. */
 #include "trace_reader_impl.h"
 
+#define MAL_INPUT_BLOCK_HINT 65536   /* first size of the hold-back buffer */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,10 @@ enum key { K_OTHER, K_BEHAVIOR, K_PROCESSES, K_CALLS, K_API, K_REPEATED };
 struct mal_report_parser {
     const mal_reader_common *c;
     yajl_handle h;
-    uint64_t pos;                /* stream offset of the chunk being parsed */
+    uint64_t pos;                /* stream offset of the next byte yajl gets */
+    uint64_t in_pos;             /* stream offset of the next byte fed to us */
+    unsigned char *carry;        /* bytes held back: an unfinished token and what follows */
+    size_t carry_len, carry_cap;
     int depth;                   /* open containers */
     unsigned char role[MAL_REPORT_MAX_DEPTH + 1];   /* role[d]: container at depth d */
     unsigned char key[MAL_REPORT_MAX_DEPTH + 1];    /* its current key (maps) */
@@ -38,9 +43,11 @@ struct mal_report_parser {
     uint64_t api_full_len;
     uint64_t repeated;
     char api[MAL_NAME_MAX + 1];
-    /* pre-scan of token lengths */
+    /* pre-scan of tokens: strings and bare tokens (numbers, literals) */
     int in_string, escaped;
-    uint64_t token_len;
+    uint64_t token_len;          /* bytes of the current token so far (0 between tokens,
+                                  * and in a string before its first byte) */
+    uint64_t token_start;        /* stream offset where it began */
 };
 
 static int cancel(mal_report_parser *p, const char *why)
@@ -283,14 +290,16 @@ void mal_report_free(mal_report_parser *p)
     if (!p)
         return;
     yajl_free(p->h);
+    free(p->carry);
     free(p);
 }
 
 /* Measure strings and bare tokens (numbers, literals) before yajl sees
- * them. Returns the index of the byte that passes the limit, or len. */
-static size_t prescan(mal_report_parser *p, const unsigned char *d, size_t len)
+ * them; `off` is the stream offset of d[0]. Returns the index of the byte that
+ * passes the limit, or len. */
+static size_t prescan(mal_report_parser *p, const unsigned char *d, size_t len, uint64_t off)
 {
-    uint64_t max = p->c->max_string, t = p->token_len;
+    uint64_t max = p->c->max_string, t = p->token_len, start = p->token_start;
     int in_string = p->in_string, escaped = p->escaped;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = d[i];
@@ -309,14 +318,19 @@ static size_t prescan(mal_report_parser *p, const unsigned char *d, size_t len)
         } else if (c == '"') {
             in_string = 1;
             t = 0;
+            start = off + i;
         } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '{' || c == '}' ||
                    c == '[' || c == ']' || c == ',' || c == ':') {
             t = 0;
-        } else if (++t > max) {
-            return i;
+        } else {
+            if (t == 0)
+                start = off + i;
+            if (++t > max)
+                return i;
         }
     }
     p->token_len = t;
+    p->token_start = start;
     p->in_string = in_string;
     p->escaped = escaped;
     return len;
@@ -352,36 +366,91 @@ static int after_parse(mal_report_parser *p, yajl_status st, const unsigned char
     return yajl_fail(p, d, len, offset, "invalid JSON");
 }
 
+static int parse(mal_report_parser *p, const unsigned char *d, size_t len)
+{
+    if (len == 0)
+        return 0;
+    int r = after_parse(p, yajl_parse(p->h, d, len), d, len, 0);
+    p->pos += len;
+    return r;
+}
+
+static int carry_append(mal_report_parser *p, const unsigned char *d, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (p->carry_cap - p->carry_len < len) {
+        size_t cap = p->carry_cap ? p->carry_cap : MAL_INPUT_BLOCK_HINT;
+        while (cap - p->carry_len < len)
+            cap *= 2;
+        unsigned char *c = realloc(p->carry, cap);
+        if (!c)
+            return mal_reader_fail(p->c, p->info.record, p->in_pos, "out of memory");
+        p->carry = c;
+        p->carry_cap = cap;
+    }
+    memcpy(p->carry + p->carry_len, d, len);
+    p->carry_len += len;
+    return 0;
+}
+
+/* yajl re-reads a token that spans two chunks from its start each time a
+ * chunk arrives, which is quadratic in the token's length (a 5 MB string took
+ * 0.3 s). So a chunk is cut before an unfinished token, and the token is held
+ * back until it is complete: yajl always gets whole tokens. The prescan's
+ * limit bounds what is held. */
 int mal_report_feed(mal_report_parser *p, const unsigned char *d, size_t len)
 {
     if (p->failed)
         return p->failed;
-    size_t ok = prescan(p, d, len);
+    uint64_t off = p->in_pos;
+    p->in_pos += len;
+    size_t ok = prescan(p, d, len, off);
     if (ok < len)
-        return mal_reader_fail(p->c, p->info.record, p->pos + ok,
+        return mal_reader_fail(p->c, p->info.record, off + ok,
                                "JSON string or number longer than %llu bytes",
                                (unsigned long long)p->c->max_string);
-    int r = after_parse(p, yajl_parse(p->h, d, len), d, len, 0);
-    p->pos += len;
-    return r;
+    /* bytes before `cut` (stream offset) are complete tokens */
+    uint64_t cut = p->in_string || p->token_len ? p->token_start : p->in_pos;
+    int r;
+    if (p->carry_len) {
+        if (cut < off)
+            return carry_append(p, d, len);   /* still inside the held token */
+        size_t head = (size_t)(cut - off);
+        if ((r = carry_append(p, d, head)) != 0)
+            return r;
+        r = parse(p, p->carry, p->carry_len);
+        p->carry_len = 0;
+        if (r)
+            return r;
+        return carry_append(p, d + head, len - head);
+    }
+    size_t head = (size_t)(cut - off);
+    if ((r = parse(p, d, head)) != 0)
+        return r;
+    return carry_append(p, d + head, len - head);
 }
 
 int mal_report_finish(mal_report_parser *p)
 {
     if (p->failed)
         return p->failed;
-    if (p->pos == 0)
+    if (p->in_pos == 0)
         return mal_reader_fail(p->c, 1, 0, "empty input");
-    int r = after_parse(p, yajl_complete_parse(p->h), NULL, 0, p->pos);
+    int r = parse(p, p->carry, p->carry_len);   /* an unfinished token: truncated input */
+    p->carry_len = 0;
+    if (r)
+        return r;
+    r = after_parse(p, yajl_complete_parse(p->h), NULL, 0, p->in_pos);
     if (r)
         return r;
     if (p->behavior_not_map && !p->saw_behavior)
-        return mal_reader_fail(p->c, 1, p->pos, "behavior is not an object");
+        return mal_reader_fail(p->c, 1, p->in_pos, "behavior is not an object");
     if (!p->saw_behavior)
-        return mal_reader_fail(p->c, 1, p->pos,
+        return mal_reader_fail(p->c, 1, p->in_pos,
                                "no behavior section (a report without API calls)");
     if (!p->saw_processes)
-        return mal_reader_fail(p->c, 1, p->pos, "behavior has no processes list");
+        return mal_reader_fail(p->c, 1, p->in_pos, "behavior has no processes list");
     const mal_trace_sink *s = p->c->sink;
     if (s->record_end && s->record_end(s->ctx, &p->info))
         return MAL_READ_STOPPED;

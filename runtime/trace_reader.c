@@ -42,7 +42,7 @@ static mal_trace_format detect(const char *path, const unsigned char *d, size_t 
     return MAL_FORMAT_LINES;
 }
 
-static int read_all(mal_byte_input *in, const char *path, const mal_vocab *vocab,
+static int read_all(mal_byte_input *in, size_t block, const char *path, const mal_vocab *vocab,
                     const mal_read_opts *opts, const mal_trace_sink *sink, mal_error *e)
 {
     mal_reader_common c = {
@@ -53,7 +53,7 @@ static int read_all(mal_byte_input *in, const char *path, const mal_vocab *vocab
         .max_repeat = opts && opts->max_repeat ? opts->max_repeat : MAL_DEFAULT_MAX_REPEAT,
         .max_string = opts && opts->max_string ? opts->max_string : MAL_DEFAULT_MAX_STRING,
     };
-    unsigned char *buf = malloc(MAL_INPUT_BLOCK);
+    unsigned char *buf = malloc(block);
     if (!buf)
         return mal_error_set(e, "%s: out of memory", path);
     mal_line_parser lines;
@@ -62,7 +62,7 @@ static int read_all(mal_byte_input *in, const char *path, const mal_vocab *vocab
     mal_trace_format format = opts ? opts->format : MAL_FORMAT_AUTO;
     int r = 0, started = 0;
     for (;;) {
-        long n = mal_input_read(in, buf, MAL_INPUT_BLOCK, e);
+        long n = mal_input_read(in, buf, block, e);
         if (n < 0) {
             /* the parsers know the record; this error comes from below them */
             uint64_t rec = !started ? 1
@@ -106,7 +106,18 @@ int mal_read_trace(const char *path, const mal_vocab *vocab, const mal_read_opts
     mal_byte_input in;
     if (mal_input_open(&in, path, e) < 0)
         return -1;
-    int r = read_all(&in, path, vocab, opts, sink, e);
+    int r = read_all(&in, MAL_INPUT_BLOCK, path, vocab, opts, sink, e);
+    mal_input_close(&in);
+    return r;
+}
+
+int mal_read_trace_mem_blocks(const char *name, const void *data, size_t len, size_t block,
+                              const mal_vocab *vocab, const mal_read_opts *opts,
+                              const mal_trace_sink *sink, mal_error *e)
+{
+    mal_byte_input in;
+    mal_input_open_mem(&in, data, len);
+    int r = read_all(&in, block ? block : MAL_INPUT_BLOCK, name, vocab, opts, sink, e);
     mal_input_close(&in);
     return r;
 }
@@ -114,9 +125,5 @@ int mal_read_trace(const char *path, const mal_vocab *vocab, const mal_read_opts
 int mal_read_trace_mem(const char *name, const void *data, size_t len, const mal_vocab *vocab,
                        const mal_read_opts *opts, const mal_trace_sink *sink, mal_error *e)
 {
-    mal_byte_input in;
-    mal_input_open_mem(&in, data, len);
-    int r = read_all(&in, name, vocab, opts, sink, e);
-    mal_input_close(&in);
-    return r;
+    return mal_read_trace_mem_blocks(name, data, len, MAL_INPUT_BLOCK, vocab, opts, sink, e);
 }

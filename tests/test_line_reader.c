@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "trace_reader.h"
+#include "trace_reader_impl.h"
 #include "vocab.h"
 
 /* ---- a sink that keeps per-record totals and a hash of the id sequence ---- */
@@ -424,6 +425,38 @@ static void test_one_gigabyte_line(void **state)
     free(dir);
 }
 
+/* Every way of cutting the input between blocks gives the same records. */
+static void test_block_boundaries(void **state)
+{
+    (void)state;
+    size_t len;
+    char *all = read_gz(SAMPLE_CALLS, &len);
+    /* the first 300 KB of the sample, plus names split anywhere, UTF-8 and CRLF */
+    static const char extra[] = "\nntclose caf\xc3\xa9 \xe2\x82\xac\xf0\x9f\x98\x80x\r\n\n ntclose";
+    size_t n = 300000;
+    memcpy(all + n, extra, sizeof extra - 1);
+    n += sizeof extra - 1;
+    collect ref, c;
+    mal_error e = {{0}};
+    mal_read_opts o = {.format = MAL_FORMAT_LINES};
+    memset(&ref, 0, sizeof ref);
+    mal_trace_sink sink = {&ref, on_begin, on_calls, on_unknown, on_end};
+    assert_int_equal(mal_read_trace_mem_blocks("m", all, n, 0, &vocab, &o, &sink, &e), 0);
+    const size_t blocks[] = {1, 2, 3, 5, 17, 4096};
+    for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+        memset(&c, 0, sizeof c);
+        sink.ctx = &c;
+        assert_int_equal(mal_read_trace_mem_blocks("m", all, n, blocks[b], &vocab, &o, &sink, &e), 0);
+        assert_int_equal(c.n, ref.n);
+        assert_true(c.hash == ref.hash);
+        assert_memory_equal(c.recs, ref.recs, c.n * sizeof *c.recs);
+        collect_free(&c);
+    }
+    assert_int_equal(ref.recs[ref.n - 3].unknown, 2);
+    collect_free(&ref);
+    free(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_stop_and_forced_format),
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_one_gigabyte_line),
+        cmocka_unit_test(test_block_boundaries),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

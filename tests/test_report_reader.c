@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "trace_reader.h"
+#include "trace_reader_impl.h"
 #include "vocab.h"
 
 typedef struct collect {
@@ -368,6 +369,53 @@ static void test_string_limit(void **state)
     free(j);
 }
 
+static int read_blocks(const char *data, size_t len, size_t block, collect *c, mal_error *e)
+{
+    memset(c, 0, sizeof *c);
+    c->hash = 14695981039346656037ull;
+    mal_trace_sink sink = {c, on_begin, on_calls, on_unknown, on_end};
+    mal_read_opts o = {.format = MAL_FORMAT_REPORT};
+    return mal_read_trace_mem_blocks("r.json", data, len, block, &vocab, &o, &sink, e);
+}
+
+/* Every way of cutting the input between blocks gives the same calls: tokens
+ * held back across blocks, escapes and UTF-8 split, numbers split. */
+static void test_block_boundaries(void **state)
+{
+    (void)state;
+    const char *j =
+        "{\"x\": [true, false, null, -12.5e+3, \"caf\xc3\xa9 \\\" \\\\ \\u00e9 \\ud83d\\ude00\"],"
+        " \"behavior\": {\"processes\": [{\"calls\": ["
+        "{\"api\": \"NtClose\", \"repeated\": 12345, \"arguments\": [{\"value\": \"\\\"}\\\"]\"}]},"
+        "{\"repeated\": 7, \"api\": \"NtOpen\\u0046ile\"},"
+        "{\"api\": \"LdrGetProcedureAddressForCaller\", \"return\": 1234567890123}]}]}}";
+    collect ref, c;
+    mal_error e = {{0}};
+    size_t len = strlen(j);
+    if (read_blocks(j, len, 0, &ref, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_int_equal(ref.calls, 12346 + 8 + 1);
+    assert_int_equal(ref.unknown, 1);   /* NtOpen\u0046ile is NtOpenFile: known */
+    for (size_t block = 1; block <= 40; block++) {
+        assert_int_equal(read_blocks(j, len, block, &c, &e), 0);
+        assert_true(c.hash == ref.hash && c.calls == ref.calls && c.unknown == ref.unknown);
+    }
+    /* cut at every length: always an error with a position, never a crash or a record */
+    for (size_t cut = 1; cut < len; cut++) {
+        int r = read_blocks(j, cut, 3, &c, &e);
+        assert_int_equal(r, -1);
+        assert_contains(e.msg, "r.json: record 1, byte ");
+    }
+    /* a real report cut into 7-byte blocks */
+    size_t rlen;
+    char *rep = read_gz(CAPE_DIR "/capev22_amber_small.json.gz", &rlen);
+    assert_int_equal(read_blocks(rep, rlen, 0, &ref, &e), 0);
+    assert_int_equal(read_blocks(rep, rlen, 7, &c, &e), 0);
+    assert_true(c.hash == ref.hash);
+    assert_int_equal(c.calls, 108);
+    free(rep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_truncated_report),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_string_limit),
+        cmocka_unit_test(test_block_boundaries),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

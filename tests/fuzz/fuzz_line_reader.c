@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "trace_reader.h"
+#include "trace_reader_impl.h"
 #include "vocab.h"
 
 static mal_vocab vocab;
@@ -61,7 +62,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mal_trace_sink sink = {NULL, on_begin, on_calls, on_unknown, on_end};
     mal_read_opts opts = {.format = MAL_FORMAT_LINES};
     mal_error e;
-    int r = mal_read_trace_mem("fuzz", data, size, &vocab, &opts, &sink, &e);
+    /* the first byte picks how the input is cut into blocks: 1..64 bytes, or 64 KiB */
+    if (size == 0)
+        return 0;
+    size_t block = data[0] < 192 ? (size_t)data[0] % 64 + 1 : 0;
+    int r = mal_read_trace_mem_blocks("fuzz", data + 1, size - 1, block, &vocab, &opts, &sink, &e);
     CHECK(r == 0 || r == -1);
     if (r == 0)
         CHECK(!open_record && next_record > 1);

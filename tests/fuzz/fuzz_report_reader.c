@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "trace_reader.h"
+#include "trace_reader_impl.h"
 #include "vocab.h"
 
 static mal_vocab vocab;
@@ -62,7 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mal_read_opts opts = {.format = MAL_FORMAT_REPORT, .max_repeat = MAX_REPEAT,
                           .max_string = 4096};
     mal_error e;
-    int r = mal_read_trace_mem("report.json", data, size, &vocab, &opts, &sink, &e);
+    /* the first byte picks how the input is cut into blocks: 1..64 bytes, or 64 KiB */
+    if (size == 0)
+        return 0;
+    size_t block = data[0] < 192 ? (size_t)data[0] % 64 + 1 : 0;
+    int r = mal_read_trace_mem_blocks("report.json", data + 1, size - 1, block, &vocab, &opts, &sink, &e);
     CHECK(r == 0 || r == -1);
     CHECK(r == 0 ? ended : !ended);
     return 0;
