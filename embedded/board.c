@@ -1,3 +1,6 @@
+#if !defined(__ARM_ARCH) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 199309L   /* clock_gettime on the host */
+#endif
 /* board.c - semihosting exit, stack painting, instruction clock (see board.h). */
 #include "board.h"
 
@@ -25,6 +28,31 @@ void board_exit(int code)
     semihost(0x20, block);
     for (;;)
         ;
+}
+
+int board_cmdline(char *buf, int cap)
+{
+    /* SYS_GET_CMDLINE (0x15): { buffer, length in/out } */
+    uint32_t block[2];
+    if (cap <= 0)
+        return 0;
+    block[0] = (uint32_t)(uintptr_t)buf;
+    block[1] = (uint32_t)cap;
+    if (semihost(0x15, block) != 0 || block[1] >= (uint32_t)cap) {
+        buf[0] = 0;
+        return 0;
+    }
+    buf[block[1]] = 0;
+    {   /* qemu puts the image name first: drop it */
+        char *p = buf, *q = buf;
+        while (*p && *p != ' ')
+            p++;
+        while (*p == ' ')
+            p++;
+        while ((*q++ = *p++) != 0)
+            ;
+        return (int)(q - buf - 1);
+    }
 }
 
 __attribute__((noinline)) uintptr_t board_stack_mark(void)
@@ -66,6 +94,11 @@ void board_clock_start(void)
     SYST_CVR = 0;
     board_wraps = 0;
     SYST_CSR = 7u;   /* enable, interrupt, processor clock */
+    /* the counter reloads from 0 on the first clock: wait for it, then
+     * forget any wrap that reload reported */
+    while (SYST_CVR == 0)
+        ;
+    board_wraps = 0;
 }
 
 uint64_t board_ticks(void)
@@ -89,16 +122,36 @@ double board_insns_per_tick(void)
     return t1 > t0 ? 8000000.0 / (double)(t1 - t0) : 0.0;
 }
 
-#else /* host stubs */
+#else /* host stubs: the clock is CLOCK_MONOTONIC in ns */
 
 #include <stdlib.h>
+#include <time.h>
+
+#include <string.h>
 
 void board_exit(int code) { exit(code); }
+int board_cmdline(char *buf, int cap)
+{
+    const char *a = getenv("EMB_ARGS");
+    size_t n = a ? strlen(a) : 0;
+    if (cap <= 0)
+        return 0;
+    if (n >= (size_t)cap)
+        n = (size_t)cap - 1;
+    memcpy(buf, a ? a : "", n);
+    buf[n] = 0;
+    return (int)n;
+}
 uintptr_t board_stack_mark(void) { return 0; }
 uint32_t board_stack_peak(uintptr_t mark) { (void)mark; return 0; }
 uint32_t board_stack_size(void) { return 0; }
 void board_clock_start(void) {}
-uint64_t board_ticks(void) { return 0; }
+uint64_t board_ticks(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 double board_insns_per_tick(void) { return 0.0; }
 
 #endif

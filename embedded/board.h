@@ -21,12 +21,18 @@ uint32_t board_stack_peak(uintptr_t mark);
 /* Size of the stack block the linker script reserved (0 on the host). */
 uint32_t board_stack_size(void);
 
+/* The command line: on the board qemu's -append text (semihosting
+ * SYS_GET_CMDLINE, without the image name qemu puts first), on the host the environment variable EMB_ARGS. Writes a
+ * NUL-terminated string into buf (empty if none); returns its length. */
+int board_cmdline(char *buf, int cap);
+
 /* Start the SysTick counter (processor clock). Under `qemu -icount shift=0`
  * one instruction advances the virtual clock by 1 ns, so ticks convert to
  * instructions exactly (see board_insns_per_tick). */
 void board_clock_start(void);
 uint64_t board_ticks(void);
-/* Instructions per tick: measured once against a loop of known length
+/* On the host the ticks are nanoseconds (CLOCK_MONOTONIC).
+ * Instructions per tick: measured once against a loop of known length
  * (meaningful only under -icount). 0 on the host. */
 double board_insns_per_tick(void);
 
