@@ -99,9 +99,9 @@ static void progress(void *ctx, const char *type, mal_act act, const mt_epoch *e
     prog *p = ctx;
     double done = p->run + (double)ep->epoch / epochs, el = now_s() - p->start;
     double eta = done > 0 ? el * (p->total_runs - done) / done : 0;
-    fprintf(stderr, "[%s %s] epoch %d/%d  loss %.4f  val_loss %.4f  val_auc %.4f  best %d  %.1fs  ETA %dm%02ds\n",
+    fprintf(stderr, "[%s %s] epoch %d/%d  loss %.4f  val_loss %.4f  val_auc %.4f  best %d  %.1fs (train %.2fs)  ETA %dm%02ds\n",
             type, mal_act_name(act), ep->epoch, epochs, ep->loss, ep->val_loss, ep->val_auc, best,
-            ep->seconds, (int)eta / 60, (int)eta % 60);
+            ep->seconds, ep->train_seconds, (int)eta / 60, (int)eta % 60);
 }
 
 /* ---- per-type and eight-way metrics ---- */

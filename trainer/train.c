@@ -38,7 +38,7 @@ void mt_opts_defaults(mt_opts *o, mt_protocol p)
          * whole trace, mean pooling, balanced loss, mean over windows, Platt */
         o->epochs = 15;
         o->pool = MAL_POOL_MEAN;
-        o->rule = (mal_scoring){.window = 100, .stride = 100, .max_windows = 64, .dedup = 1,
+        o->rule = (mal_scoring){.window = 100, .stride = 100, .max_windows = 0, .dedup = 1,
                                 .combine = MAL_COMBINE_MEAN, .calib_a = 1, .calib_b = 0};
         o->windows_per_trace = 8;
         o->pos_weight = 0;
@@ -280,10 +280,11 @@ int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e)
     char *buf = malloc(cap);
     if (!buf)
         return mal_error_set(e, "out of memory");
-    size_t k = (size_t)snprintf(buf, cap, "epoch,loss,val_loss,val_auc,seconds\n");
+    size_t k = (size_t)snprintf(buf, cap, "epoch,loss,val_loss,val_auc,seconds,train_seconds\n");
     for (int i = 0; i < h->n; i++)
-        k += (size_t)snprintf(buf + k, cap - k, "%d,%.6f,%.6f,%.6f,%.3f\n", h->e[i].epoch,
-                              h->e[i].loss, h->e[i].val_loss, h->e[i].val_auc, h->e[i].seconds);
+        k += (size_t)snprintf(buf + k, cap - k, "%d,%.6f,%.6f,%.6f,%.3f,%.3f\n", h->e[i].epoch,
+                              h->e[i].loss, h->e[i].val_loss, h->e[i].val_auc, h->e[i].seconds,
+                              h->e[i].train_seconds);
     int rc = mt_write_atomic(path, buf, k, e);
     free(buf);
     return rc;
@@ -640,7 +641,8 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                 goto out;
             }
         }
-        mt_epoch E = {.epoch = ep + 1,
+        double t_train = now_s() - t0;
+        mt_epoch E = {.epoch = ep + 1, .train_seconds = t_train,
                       .loss = st.h.nbatches ? st.h.loss_sum / st.h.nbatches : NAN};
         if (validate(&net, r, d, type, val, nval, &E.val_loss, &E.val_auc, e) < 0)
             goto out;

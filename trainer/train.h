@@ -39,7 +39,8 @@ void mt_opts_defaults(mt_opts *o, mt_protocol p);
 
 typedef struct mt_epoch {
     int epoch;           /* 1-based */
-    double loss, val_loss, val_auc, seconds;
+    double loss, val_loss, val_auc, seconds;   /* seconds: whole epoch incl. validation */
+    double train_seconds;                      /* batches only (forward, backward, Adam) */
 } mt_epoch;
 
 typedef struct mt_history {
