@@ -68,7 +68,7 @@ static int end_name(mal_line_parser *p)
     p->tok_len = 0;
     p->info.calls++;
     if (id >= 0)
-        return s->calls(s->ctx, id, 1) ? MAL_READ_STOPPED : 0;
+        return s->calls && s->calls(s->ctx, id, 1) ? MAL_READ_STOPPED : 0;
     p->info.unknown++;
     if (s->unknown && s->unknown(s->ctx, p->tok, kept, 1))
         return MAL_READ_STOPPED;

@@ -47,7 +47,9 @@ struct mal_report_parser {
     int in_string, escaped;
     uint64_t token_len;          /* bytes of the current token so far (0 between tokens,
                                   * and in a string before its first byte) */
-    uint64_t token_start;        /* stream offset where it began */
+    uint64_t token_cut;          /* where to cut the input to hold it back (see feed) */
+    uint64_t last_struct;        /* offset + 1 of the last structural char when only
+                                  * blanks follow it (0: none) */
 };
 
 static int cancel(mal_report_parser *p, const char *why)
@@ -221,7 +223,7 @@ static int emit_call(mal_report_parser *p)
                                             : mal_vocab_lookup(p->c->vocab, p->api, p->api_len);
     p->info.calls += n;
     if (id >= 0)
-        return s->calls(s->ctx, id, n) ? stop(p) : 1;
+        return s->calls && s->calls(s->ctx, id, n) ? stop(p) : 1;
     p->info.unknown += n;
     if (s->unknown && s->unknown(s->ctx, p->api, p->api_len, n))
         return stop(p);
@@ -299,7 +301,7 @@ void mal_report_free(mal_report_parser *p)
  * passes the limit, or len. */
 static size_t prescan(mal_report_parser *p, const unsigned char *d, size_t len, uint64_t off)
 {
-    uint64_t max = p->c->max_string, t = p->token_len, start = p->token_start;
+    uint64_t max = p->c->max_string, t = p->token_len, cut = p->token_cut, st = p->last_struct;
     int in_string = p->in_string, escaped = p->escaped;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = d[i];
@@ -318,19 +320,25 @@ static size_t prescan(mal_report_parser *p, const unsigned char *d, size_t len, 
         } else if (c == '"') {
             in_string = 1;
             t = 0;
-            start = off + i;
-        } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '{' || c == '}' ||
-                   c == '[' || c == ']' || c == ',' || c == ':') {
+            cut = st ? st - 1 : off + i;
+            st = 0;
+        } else if (c == '{' || c == '}' || c == '[' || c == ']' || c == ',' || c == ':') {
+            t = 0;
+            st = off + i + 1;
+        } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
             t = 0;
         } else {
-            if (t == 0)
-                start = off + i;
+            if (t == 0) {
+                cut = st ? st - 1 : off + i;
+                st = 0;
+            }
             if (++t > max)
                 return i;
         }
     }
     p->token_len = t;
-    p->token_start = start;
+    p->token_cut = cut;
+    p->last_struct = st;
     p->in_string = in_string;
     p->escaped = escaped;
     return len;
@@ -397,8 +405,10 @@ static int carry_append(mal_report_parser *p, const unsigned char *d, size_t len
 /* yajl re-reads a token that spans two chunks from its start each time a
  * chunk arrives, which is quadratic in the token's length (a 5 MB string took
  * 0.3 s). So a chunk is cut before an unfinished token, and the token is held
- * back until it is complete: yajl always gets whole tokens. The prescan's
- * limit bounds what is held. */
+ * back until it is complete: yajl always gets whole tokens. The cut is placed
+ * at the structural character before the token, because yajl copies the
+ * first token of each chunk into its own buffer: that way the copy is of one
+ * byte, not of the token. The prescan's limit bounds what is held. */
 int mal_report_feed(mal_report_parser *p, const unsigned char *d, size_t len)
 {
     if (p->failed)
@@ -411,7 +421,10 @@ int mal_report_feed(mal_report_parser *p, const unsigned char *d, size_t len)
                                "JSON string or number longer than %llu bytes",
                                (unsigned long long)p->c->max_string);
     /* bytes before `cut` (stream offset) are complete tokens */
-    uint64_t cut = p->in_string || p->token_len ? p->token_start : p->in_pos;
+    uint64_t cut = p->in_string || p->token_len ? p->token_cut
+                   : p->last_struct ? p->last_struct - 1 : p->in_pos;
+    if (cut < p->pos)
+        cut = p->pos;   /* never before what yajl already has */
     int r;
     if (p->carry_len) {
         if (cut < off)

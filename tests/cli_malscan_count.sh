@@ -113,6 +113,31 @@ else
 fi
 grep -qx "$T/huge.gz	1	134217729	0" "$T/out" || fail "1 GiB line: $(cat "$T/out")"
 
+# ---- a 100 MB JSON string (~100 KB gzip): stops at the 64 MiB token limit, memory bounded ----
+python3 - "$T/bigstr.json.gz" <<'PY'
+import gzip, sys
+with gzip.open(sys.argv[1], "wb", 6) as f:
+    f.write(b'{"behavior": {"processes": [{"calls": [{"api": "NtClose", "arguments": "')
+    for _ in range(100):
+        f.write(b"x" * (1 << 20))
+    f.write(b'"}]}]}}')
+PY
+if [ -x /usr/bin/time ]; then
+    /usr/bin/time -v "$M" --count "$T/bigstr.json.gz" >"$T/out" 2>"$T/err"
+    st=$?
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$T/err")
+    echo "100 MB string: peak RSS ${rss} KiB"
+    # the held-back token (64 MiB, the buffer doubles) plus sanitizer overhead
+    [ -n "$rss" ] && [ "$rss" -lt 262144 ] || fail "100 MB string: peak RSS ${rss} KiB"
+else
+    "$M" --count "$T/bigstr.json.gz" >"$T/out" 2>"$T/err"
+    st=$?
+fi
+[ "$st" = 1 ] || fail "100 MB string: exit $st"
+# the string's first byte is at offset 72; its byte number 64 MiB + 1 passes the limit
+grep -q "^malscan: $T/bigstr.json.gz: record 1, byte 67108936: JSON string or number longer than 67108864 bytes" \
+    "$T/err" || fail "100 MB string message: $(grep malscan: "$T/err")"
+
 if [ "$fails" -gt 0 ]; then
     echo "$fails check(s) failed" >&2
     exit 1
