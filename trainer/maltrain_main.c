@@ -276,7 +276,8 @@ static char *path2(const char *dir, const char *type, const char *act, const cha
 /* Train every requested type (and activation) on train[] with validation val[]. */
 static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const int *want,
                      const int *fit, int nfit, const int *val, int nval, const char *mdir,
-                     int save, float *const *test_probs, const int *test, int ntest)
+                     int save, float *const *test_probs, float *const *test_raw, const int *test,
+                     int ntest)
 {
     mal_act acts[4] = {MAL_ACT_TANH, MAL_ACT_SIGMOID, MAL_ACT_SOFTSIGN, MAL_ACT_SOFTMAX};
     int nacts = c->auto_act ? 4 : 1;
@@ -380,6 +381,14 @@ static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const 
             mal_model_free(&bestm);
             return 1;
         }
+        if (test_raw) {   /* the same model without its calibration, for comparison */
+            bestm.scoring.calib_a = 1, bestm.scoring.calib_b = 0;
+            if (mt_score_traces(&bestm, d, test, ntest, test_raw[t], &e) < 0) {
+                fprintf(stderr, "maltrain: %s\n", e.msg);
+                mal_model_free(&bestm);
+                return 1;
+            }
+        }
         mal_model_free(&bestm);
     }
     return 0;
@@ -422,7 +431,7 @@ static int cmd_train(const cli *c)
                 fold[tmp[i]] = i % c->folds;
             free(tmp);
         }
-        double f1s[64], accs[64];
+        double f1s[64], accs[64], rawf1s[64];
         for (int k = 0; k < c->folds && rc == 0; k++) {
             int *tr = malloc(sizeof(int) * (size_t)ntrain), *te = malloc(sizeof(int) * (size_t)ntrain);
             int ntr = 0, nte = 0;
@@ -435,32 +444,38 @@ static int cmd_train(const cli *c)
             int *fit, *val, nfit, nval;
             mal_error e;
             mt_split_val(&d, tr, ntr, o.val_frac, o.seed, &fit, &nfit, &val, &nval, &e);
-            float *probs[MT_NTYPES];
-            for (int t = 0; t < MT_NTYPES; t++)
+            float *probs[MT_NTYPES], *raw[MT_NTYPES];
+            for (int t = 0; t < MT_NTYPES; t++) {
                 probs[t] = calloc((size_t)nte, sizeof(float));
+                raw[t] = calloc((size_t)nte, sizeof(float));
+            }
             int all[MT_NTYPES] = {1, 1, 1, 1, 1, 1, 1, 1};
-            rc = train_all(c, &o, &d, all, fit, nfit, val, nval, NULL, 0, probs, te, nte);
+            rc = train_all(c, &o, &d, all, fit, nfit, val, nval, NULL, 0, probs, raw, te, nte);
             if (rc == 0) {
-                evalres er;
+                evalres er, err;
                 evaluate(probs, &d, te, nte, &er);
-                f1s[k] = er.macro_f1, accs[k] = er.acc8;
-                fprintf(stderr, "maltrain: fold %d/%d: accuracy %.3f macro-F1 %.3f\n", k + 1,
-                        c->folds, er.acc8, er.macro_f1);
+                evaluate(raw, &d, te, nte, &err);
+                f1s[k] = er.macro_f1, accs[k] = er.acc8, rawf1s[k] = err.macro_f1;
+                fprintf(stderr, "maltrain: fold %d/%d: accuracy %.3f macro-F1 %.3f "
+                        "(uncalibrated scores: accuracy %.3f macro-F1 %.3f)\n", k + 1, c->folds,
+                        er.acc8, er.macro_f1, err.acc8, err.macro_f1);
             }
             for (int t = 0; t < MT_NTYPES; t++)
-                free(probs[t]);
+                free(probs[t]), free(raw[t]);
             free(tr), free(te), free(fit), free(val);
         }
         if (rc == 0) {
-            double mf = 0, sf = 0, ma = 0, sa = 0;
+            double mf = 0, sf = 0, ma = 0, sa = 0, mr = 0, sr = 0;
             for (int k = 0; k < c->folds; k++)
-                mf += f1s[k], ma += accs[k];
-            mf /= c->folds, ma /= c->folds;
+                mf += f1s[k], ma += accs[k], mr += rawf1s[k];
+            mf /= c->folds, ma /= c->folds, mr /= c->folds;
             for (int k = 0; k < c->folds; k++)
-                sf += (f1s[k] - mf) * (f1s[k] - mf), sa += (accs[k] - ma) * (accs[k] - ma);
-            sf = sqrt(sf / (c->folds - 1)), sa = sqrt(sa / (c->folds - 1));
+                sf += (f1s[k] - mf) * (f1s[k] - mf), sa += (accs[k] - ma) * (accs[k] - ma),
+                    sr += (rawf1s[k] - mr) * (rawf1s[k] - mr);
+            sf = sqrt(sf / (c->folds - 1)), sa = sqrt(sa / (c->folds - 1)), sr = sqrt(sr / (c->folds - 1));
             printf("%d-fold cross-validation (%s protocol): macro-F1 %.3f +- %.3f, accuracy %.3f +- %.3f\n",
                    c->folds, c->protocol == MT_PROTOCOL_PAPER ? "paper" : "default", mf, sf, ma, sa);
+            printf("  the same models without calibration: macro-F1 %.3f +- %.3f (sample std over folds)\n", mr, sr);
         }
         free(fold);
     } else {
@@ -476,7 +491,7 @@ static int cmd_train(const cli *c)
             rc = 1;
         } else {
             fprintf(stderr, "maltrain: %d training traces (%d fit, %d validation)\n", ntrain, nfit, nval);
-            rc = train_all(c, &o, &d, want, fit, nfit, val, nval, mdir, 1, NULL, NULL, 0);
+            rc = train_all(c, &o, &d, want, fit, nfit, val, nval, mdir, 1, NULL, NULL, NULL, 0);
             free(fit), free(val);
         }
     }
