@@ -9,6 +9,8 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "act_fast.h"
+
 /* ---- oneDNN matmul wrapper: C[M,N] = op(A)[M,K] * op(B)[K,N], f32 ---- */
 typedef struct mm {
     dnnl_primitive_t p;
@@ -330,34 +332,28 @@ void mt_net_init_params(mt_net *n, uint64_t seed)
     p[n->off[MT_DB]] = 0;
 }
 
-/* ---- activations (libm, as the reference) ---- */
-static inline float sigm(float x)
-{
-    return 1.0f / (1.0f + expf(-x));
-}
-
+/* ---- activations (libm expf/tanhf, vectorised in act_fast.c) ---- */
 /* y = act(x) over H units */
 static void act_fwd(mal_act act, const float *x, float *y, int H)
 {
+    if (y != x && act != MAL_ACT_SOFTSIGN)
+        memcpy(y, x, sizeof(float) * H);
     switch (act) {
     case MAL_ACT_TANH:
-        for (int j = 0; j < H; j++)
-            y[j] = tanhf(x[j]);
+        mt_vtanh(y, H);
         break;
     case MAL_ACT_SIGMOID:
-        for (int j = 0; j < H; j++)
-            y[j] = sigm(x[j]);
+        mt_vsigm(y, H);
         break;
     case MAL_ACT_SOFTSIGN:
         for (int j = 0; j < H; j++)
             y[j] = x[j] / (1.0f + fabsf(x[j]));
         break;
     case MAL_ACT_SOFTMAX: {
-        float mx = x[0], sum = 0;
+        float mx = y[0];
         for (int j = 1; j < H; j++)
-            mx = x[j] > mx ? x[j] : mx;
-        for (int j = 0; j < H; j++)
-            sum += (y[j] = expf(x[j] - mx));
+            mx = y[j] > mx ? y[j] : mx;
+        float sum = mt_vexp_sum(y, mx, H);
         for (int j = 0; j < H; j++)
             y[j] /= sum;
         break;
@@ -426,11 +422,8 @@ static int lay_fwd(priv *P, struct lay *L, const float *b, const float *wh, mal_
             }
             for (int j = 0; j < G; j++)
                 z[j] += hq[j] + b[j];
-            for (int j = 0; j < H; j++) {
-                z[j] = sigm(z[j]);
-                z[H + j] = sigm(z[H + j]);
-                z[3 * H + j] = sigm(z[3 * H + j]);
-            }
+            mt_vsigm(z, 2 * H);   /* i, f */
+            mt_vsigm(z + 3 * H, H);   /* o */
             act_fwd(act, z + 2 * H, z + 2 * H, H);
             for (int j = 0; j < H; j++)
                 c[j] = z[H + j] * cp[j] + z[j] * z[2 * H + j];
