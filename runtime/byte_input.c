@@ -156,6 +156,19 @@ static long read_gz(mal_byte_input *in, unsigned char *out, size_t cap, mal_erro
             inflateReset(zs);
             in->member_done = 0;
         } else if (r == 0) {
+            /* no more input, but inflate may still hold output that did not
+             * fit last time: drain it before calling the stream truncated */
+            uInt before = zs->avail_out;
+            zs->next_in = NULL;
+            zs->avail_in = 0;
+            int z = inflate(zs, Z_NO_FLUSH);
+            if (z == Z_STREAM_END)
+                in->member_done = 1;
+            else if (z != Z_OK && z != Z_BUF_ERROR)
+                return gz_error(in, cap - zs->avail_out, e, "corrupt gzip data: ",
+                                zs->msg ? zs->msg : "inflate error");
+            if (zs->avail_out < before || in->member_done)
+                continue;
             return gz_error(in, cap - zs->avail_out, e,
                             "truncated gzip data (compressed stream ends early)", "");
         }

@@ -303,7 +303,8 @@ static size_t prescan(mal_report_parser *p, const unsigned char *d, size_t len, 
 {
     uint64_t max = p->c->max_string, t = p->token_len, cut = p->token_cut, st = p->last_struct;
     int in_string = p->in_string, escaped = p->escaped;
-    for (size_t i = 0; i < len; i++) {
+    size_t i;
+    for (i = 0; i < len; i++) {
         unsigned char c = d[i];
         if (in_string) {
             if (escaped)
@@ -316,7 +317,7 @@ static size_t prescan(mal_report_parser *p, const unsigned char *d, size_t len, 
                 continue;
             }
             if (++t > max)
-                return i;
+                goto over;
         } else if (c == '"') {
             in_string = 1;
             t = 0;
@@ -333,15 +334,17 @@ static size_t prescan(mal_report_parser *p, const unsigned char *d, size_t len, 
                 st = 0;
             }
             if (++t > max)
-                return i;
+                goto over;
         }
     }
+    i = len;
+over:
     p->token_len = t;
     p->token_cut = cut;
     p->last_struct = st;
     p->in_string = in_string;
     p->escaped = escaped;
-    return len;
+    return i;
 }
 
 /* yajl's message without its trailing newline. */
@@ -409,17 +412,35 @@ static int carry_append(mal_report_parser *p, const unsigned char *d, size_t len
  * at the structural character before the token, because yajl copies the
  * first token of each chunk into its own buffer: that way the copy is of one
  * byte, not of the token. The prescan's limit bounds what is held. */
+static int feed_part(mal_report_parser *p, const unsigned char *d, size_t len,
+                                uint64_t off);
+
 int mal_report_feed(mal_report_parser *p, const unsigned char *d, size_t len)
 {
     if (p->failed)
         return p->failed;
     uint64_t off = p->in_pos;
-    p->in_pos += len;
     size_t ok = prescan(p, d, len, off);
-    if (ok < len)
+    if (ok < len) {
+        /* parse what comes before the long token first: an earlier error
+         * wins, whatever the block size */
+        int r = feed_part(p, d, ok, off);
+        p->failed = -1;
+        p->why = "";
+        if (r)
+            return r;
         return mal_reader_fail(p->c, p->info.record, off + ok,
                                "JSON string or number longer than %llu bytes",
                                (unsigned long long)p->c->max_string);
+    }
+    return feed_part(p, d, len, off);
+}
+
+/* Feed d[0..len) (prescanned) to yajl up to the cut; hold back the rest. */
+static int feed_part(mal_report_parser *p, const unsigned char *d, size_t len,
+                                uint64_t off)
+{
+    p->in_pos = off + len;
     /* bytes before `cut` (stream offset) are complete tokens */
     uint64_t cut = p->in_string || p->token_len ? p->token_cut
                    : p->last_struct ? p->last_struct - 1 : p->in_pos;

@@ -232,6 +232,42 @@ static void test_truncated_gzip(void **state)
     assert_contains(e.msg, want);
     assert_int_equal(c.n, lines);   /* every whole line before the cut was delivered */
     collect_free(&c);
+    /* the same position when inflate's output comes in small blocks (inflate may
+     * still hold output when the input runs out): a small made-up trace */
+    {
+        size_t tn = 0, tcap = 200000;
+        char *text = malloc(tcap + 64);
+        static const char *const nm[] = {"ntclose ", "ntopenfile ", "ldrgetdllhandle ", "\n"};
+        for (unsigned x = 12345; tn < tcap;) {
+            x = x * 1103515245u + 12345u;
+            const char *w = nm[(x >> 16) % 4];
+            memcpy(text + tn, w, strlen(w));
+            tn += strlen(w);
+        }
+        char *small = tmp_path(dir, "small.gz");
+        gz_write(small, text, tn);
+        free(text);
+        size_t slen;
+        FILE *sf = fopen(small, "rb");
+        char *sgz = malloc(1 << 20);
+        slen = fread(sgz, 1, 1 << 20, sf);
+        fclose(sf);
+        mal_error ref = {{0}};
+        for (size_t block = 0; block <= 4096; block = block ? block * 8 : 1) {
+            mal_error e2 = {{0}};
+            memset(&c, 0, sizeof c);
+            mal_trace_sink sink = {&c, on_begin, on_calls, on_unknown, on_end};
+            assert_int_equal(mal_read_trace_mem_blocks("s", sgz, slen / 2, block, &vocab, NULL,
+                                                       &sink, &e2), -1);
+            assert_contains(e2.msg, "truncated gzip data");
+            if (block == 0)
+                ref = e2;
+            assert_string_equal(e2.msg, ref.msg);
+            collect_free(&c);
+        }
+        free(sgz);
+        free(small);
+    }
     /* garbage after a complete member is an error too */
     static const char text[] = "ntclose\n";
     gz_write(p, text, sizeof text - 1);

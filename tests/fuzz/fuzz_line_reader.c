@@ -1,14 +1,16 @@
 /* fuzz_line_reader.c - libFuzzer target: any bytes (plain or gzip) as a Mal-API
- * line file, from memory. Checks the sink sees consistent records. */
+ * line file, from memory. Checks the sink sees consistent records, and that
+ * cutting the input into small blocks changes nothing. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "trace_reader.h"
 #include "trace_reader_impl.h"
 #include "vocab.h"
 
 static mal_vocab vocab;
-static uint64_t calls, unknown, next_record;
+static uint64_t calls, unknown, next_record, all_calls, all_unknown;
 static int open_record;
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
@@ -45,6 +47,8 @@ static int on_end(void *ctx, const mal_record_info *info)
     CHECK(open_record && info->calls == calls + unknown && info->unknown == unknown);
     open_record = 0;
     next_record++;
+    all_calls += info->calls;
+    all_unknown += info->unknown;
     return 0;
 }
 
@@ -57,18 +61,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (mal_vocab_from_names(&vocab, names, 6, "fuzz", &e) < 0)
             abort();
     }
-    next_record = 1;
-    open_record = 0;
-    mal_trace_sink sink = {NULL, on_begin, on_calls, on_unknown, on_end};
-    mal_read_opts opts = {.format = MAL_FORMAT_LINES};
-    mal_error e;
-    /* the first byte picks how the input is cut into blocks: 1..64 bytes, or 64 KiB */
     if (size == 0)
         return 0;
-    size_t block = data[0] < 192 ? (size_t)data[0] % 64 + 1 : 0;
-    int r = mal_read_trace_mem_blocks("fuzz", data + 1, size - 1, block, &vocab, &opts, &sink, &e);
-    CHECK(r == 0 || r == -1);
-    if (r == 0)
-        CHECK(!open_record && next_record > 1);
+    /* the first byte picks how the input is cut into blocks (1..64 bytes); the
+     * result must be the same as in one block, message included */
+    size_t block = (size_t)data[0] % 64 + 1;
+    uint64_t totals[2][3];
+    mal_error e[2] = {{{0}}, {{0}}};
+    int r[2];
+    for (int k = 0; k < 2; k++) {
+        next_record = 1;
+        open_record = 0;
+        all_calls = all_unknown = 0;
+        mal_trace_sink sink = {NULL, on_begin, on_calls, on_unknown, on_end};
+        mal_read_opts opts = {.format = MAL_FORMAT_LINES};
+        r[k] = mal_read_trace_mem_blocks("fuzz", data + 1, size - 1, k ? block : 0, &vocab, &opts,
+                                         &sink, &e[k]);
+        CHECK(r[k] == 0 || r[k] == -1);
+        if (r[k] == 0)
+            CHECK(!open_record && next_record > 1);
+        totals[k][0] = next_record;
+        totals[k][1] = all_calls;
+        totals[k][2] = all_unknown;
+    }
+    CHECK(r[0] == r[1] && memcmp(totals[0], totals[1], sizeof totals[0]) == 0);
+    CHECK(r[0] == 0 || strcmp(e[0].msg, e[1].msg) == 0);
     return 0;
 }

@@ -3,6 +3,7 @@
  * string-length and repeat caps are reached. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "trace_reader.h"
 #include "trace_reader_impl.h"
@@ -57,18 +58,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (mal_vocab_from_names(&vocab, names, 6, "fuzz", &e) < 0)
             abort();
     }
-    calls = unknown = 0;
-    begun = ended = 0;
-    mal_trace_sink sink = {NULL, on_begin, on_calls, on_unknown, on_end};
-    mal_read_opts opts = {.format = MAL_FORMAT_REPORT, .max_repeat = MAX_REPEAT,
-                          .max_string = 4096};
-    mal_error e;
-    /* the first byte picks how the input is cut into blocks: 1..64 bytes, or 64 KiB */
     if (size == 0)
         return 0;
-    size_t block = data[0] < 192 ? (size_t)data[0] % 64 + 1 : 0;
-    int r = mal_read_trace_mem_blocks("report.json", data + 1, size - 1, block, &vocab, &opts, &sink, &e);
-    CHECK(r == 0 || r == -1);
-    CHECK(r == 0 ? ended : !ended);
+    /* the first byte picks how the input is cut into blocks (1..64 bytes); the
+     * outcome and the counts must be the same as in one block */
+    size_t block = (size_t)data[0] % 64 + 1;
+    uint64_t totals[2][3];
+    int r[2];
+    for (int k = 0; k < 2; k++) {
+        calls = unknown = 0;
+        begun = ended = 0;
+        mal_trace_sink sink = {NULL, on_begin, on_calls, on_unknown, on_end};
+        mal_read_opts opts = {.format = MAL_FORMAT_REPORT, .max_repeat = MAX_REPEAT,
+                              .max_string = 4096};
+        mal_error e;
+        r[k] = mal_read_trace_mem_blocks("report.json", data + 1, size - 1, k ? block : 0, &vocab,
+                                         &opts, &sink, &e);
+        CHECK(r[k] == 0 || r[k] == -1);
+        CHECK(r[k] == 0 ? ended : !ended);
+        totals[k][0] = (uint64_t)ended;
+        totals[k][1] = calls;
+        totals[k][2] = unknown;
+    }
+    CHECK(r[0] == r[1] && memcmp(totals[0], totals[1], sizeof totals[0]) == 0);
     return 0;
 }
