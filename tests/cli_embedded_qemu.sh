@@ -75,17 +75,25 @@ python3 "$SRC/embedded/make_traces.py" "$DATA/calls.txt.gz" "$DATA/api_index.txt
 cmake -S "$SRC/embedded" -B "$W/arm" -DCMAKE_TOOLCHAIN_FILE="$SRC/embedded/arm-none-eabi.cmake" \
       -DMALSTM_GEN_DIR="$W/gen" -DMALSTM_TRACES="$W/traces.c" -DMALSTM_RODATA=ext \
       -DMALSTM_PROFILE_TRACES=0 >"$W/arm.cmake.log" || { cat "$W/arm.cmake.log"; fail "cmake (arm)"; }
-cmake --build "$W/arm" -j2 --target runner >"$W/arm.build.log" 2>&1 \
+cmake --build "$W/arm" -j2 --target hello runner >"$W/arm.build.log" 2>&1 \
       || { tail -30 "$W/arm.build.log"; fail "arm-none-eabi build of the generated sources"; }
 cmake -S "$SRC/embedded" -B "$W/host" -DMALSTM_GEN_DIR="$W/gen" -DMALSTM_TRACES="$W/traces.c" \
       -DMALSTM_PROFILE_TRACES=0 >"$W/host.cmake.log" || { cat "$W/host.cmake.log"; fail "cmake (host)"; }
-cmake --build "$W/host" -j2 --target runner >"$W/host.build.log" 2>&1 \
+cmake --build "$W/host" -j2 --target hello runner >"$W/host.build.log" 2>&1 \
       || { tail -30 "$W/host.build.log"; fail "host build of the generated sources"; }
 arm-none-eabi-size "$W/arm/runner.elf"
 t1=$(date +%s)
 echo "built in $((t1 - t0)) s"
 
-# ---- 5. run: host, and the board in two qemu processes ----
+# ---- 5. the harness alone: output, FPU, exit status; then host, and the
+#         board in two qemu processes ----
+timeout -k 5 30 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
+    -semihosting-config enable=on,target=native -kernel "$W/arm/hello.elf" >"$W/hello.arm" \
+    || fail "hello.elf under qemu exited with $?"
+"$W/host/hello" >"$W/hello.host"
+[[ "$(grep '^pi~' "$W/hello.arm")" == "$(grep '^pi~' "$W/hello.host")" ]] \
+    || fail "harness float check differs: board '$(grep '^pi~' "$W/hello.arm")' host '$(grep '^pi~' "$W/hello.host")'"
+echo "harness: $(head -1 "$W/hello.arm"); $(grep '^pi~' "$W/hello.arm") (same bits on the host)"
 "$W/host/runner" >"$W/host.out" || fail "host runner exited with $?"
 half=$(( (NTRACES + 1) / 2 ))
 pids=()
