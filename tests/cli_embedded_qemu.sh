@@ -128,4 +128,33 @@ fi
 labels=$(awk '{print $5}' "$W/arm.T" | paste -sd' ' | tr ' ' '\n' | sort | uniq -c | awk '{printf "%s%s=%s", (NR>1?" ":""), $2, $1}')
 calls=$(awk '$1=="M" && $2=="calls" {s += $3} END {print s}' "$W/arm0.out" "$W/arm1.out")
 echo "embedded: $n traces ($calls calls), $((n * 8)) scores bit-identical board vs host, $n/$n labels match ($labels)"
+
+# ---- 7. the small profile (embedded/small_profile.py) on $EMB_SMALL_TRACES traces ----
+NSMALL=${EMB_SMALL_TRACES:-8}
+((NSMALL <= NTRACES)) || NSMALL=$NTRACES
+if ((NSMALL > 0)); then
+  if ! python3 "$SRC/embedded/small_profile.py" "$W/gen" "$W/gen-small" "${models[@]}" >"$W/small.log" 2>&1; then
+    # the rewrite depends on the shape of malcc's output, which may move on
+    echo "small profile: not checked ($(tail -1 "$W/small.log"))"
+  else
+    for t in arm host; do
+      tc=(); [[ $t == arm ]] && tc=(-DCMAKE_TOOLCHAIN_FILE="$SRC/embedded/arm-none-eabi.cmake")
+      cmake -S "$SRC/embedded" -B "$W/$t-small" "${tc[@]}" -DMALSTM_GEN_DIR="$W/gen-small" \
+            -DMALSTM_TRACES="$W/traces.c" -DMALSTM_PROFILE_TRACES=0 >/dev/null \
+        && cmake --build "$W/$t-small" -j2 --target runner >"$W/$t-small.log" 2>&1 \
+        || { tail -20 "$W/$t-small.log"; fail "$t build of the small profile"; }
+    done
+    timeout -k 5 120 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
+        -semihosting-config enable=on,target=native -kernel "$W/arm-small/runner.elf" \
+        -append "0 $NSMALL" >"$W/arm-small.out" || fail "qemu (small profile) exited with $?"
+    EMB_ARGS="0 $NSMALL" "$W/host-small/runner" >"$W/host-small.out"
+    grep '^T ' "$W/arm-small.out" >"$W/arm-small.T"
+    grep '^T ' "$W/host-small.out" >"$W/host-small.T"
+    ns=$(wc -l <"$W/host-small.T")
+    ((ns == NSMALL)) || fail "small profile: host scored $ns traces, expected $NSMALL"
+    diff "$W/host-small.T" "$W/arm-small.T" >/dev/null \
+      || fail "small profile: board and host scores differ"
+    echo "small profile: flash $(arm-none-eabi-size "$W/arm-small/runner.elf" | awk 'NR==2{print $1}') B image; $ns traces, $((ns * 8)) scores bit-identical board vs host"
+  fi
+fi
 echo "PASS ($(( $(date +%s) - t0 )) s)"
