@@ -242,7 +242,7 @@ int malcc_render_model(const mal_model *m, const malcc_tables *t, const char *pr
          *cb = NULL, *h = NULL, *header = NULL, *rule = NULL;
     sbuf hb = {0}, cbuf = {0}, tb = {0}, rb = {0};
     *h_text = *c_text = NULL;
-    snprintf(P, sizeof P, "%s_%s", prefix, ident);
+    snprintf(P, sizeof P, "%.48s_%.48s", prefix, ident);
     upper(P, PU, sizeof PU);
     const mal_scoring *sc = &m->scoring;
     long nwin = 1;
@@ -313,6 +313,7 @@ int malcc_render_model(const mal_model *m, const malcc_tables *t, const char *pr
     if (mode == MALCC_JIT) {
         sbuf x = {0};
         sb_puts(&x, h);
+        sb_puts(&x, "\n#define MALCC_HOST_KERNELS 1   /* JIT: integer products in the host */");
         header = sb_take(&x, NULL);
     } else {
         sbuf x = {0};
@@ -468,11 +469,11 @@ int malcc_generate(const mal_model *const *models, int n, const malcc_opts *o, m
         malcc_tables_free(&t);
         if (r < 0)
             goto out;
-        snprintf(fname, sizeof fname, "%s.c", idents[i]);
+        snprintf(fname, sizeof fname, "%.48s.c", idents[i]);
         if (add_file(out, fname, c, e) < 0)
             goto out;
         char *hc = strdup(hs[i]);
-        snprintf(fname, sizeof fname, "%s.h", idents[i]);
+        snprintf(fname, sizeof fname, "%.48s.h", idents[i]);
         if (!hc || add_file(out, fname, hc, e) < 0)
             goto out;
     }

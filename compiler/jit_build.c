@@ -41,7 +41,7 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
     jit_priv *pv = calloc(1, sizeof *pv);
     char *hs[MALCC_MAX_MODELS] = {0}, *cs[MALCC_MAX_MODELS + 1] = {0}, *eh = NULL;
     mal_jit_unit units[MALCC_MAX_MODELS + 1];
-    mal_jit_symbol *syms = calloc((size_t)n * NSYM_PER_MODEL, sizeof *syms);
+    mal_jit_symbol *syms = calloc((size_t)n * NSYM_PER_MODEL + 1, sizeof *syms);
     char (*names)[NSYM_PER_MODEL][3 * MALCC_IDENT_MAX] = calloc((size_t)n, sizeof *names);
     char (*unames)[MALCC_IDENT_MAX + 8] = calloc((size_t)n + 1, sizeof *unames);
     int rc = -1, nsym = 0;
@@ -58,7 +58,7 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
                                e) < 0)
             goto out;
         char P[2 * MALCC_IDENT_MAX + 2];
-        snprintf(P, sizeof P, "%s_%s", prefix, idents[i]);
+        snprintf(P, sizeof P, "%.48s_%.48s", prefix, idents[i]);
         const char *what[NSYM_PER_MODEL] = {"tok", "wh1", "swh1", "wx2", "swx2", "wh2",
                                             "swh2", "b2", "wd", "names", "name_ids"};
         const void *addr[NSYM_PER_MODEL] = {t->tok, t->wh1, t->swh1, t->wx2, t->swx2, t->wh2,
@@ -69,7 +69,7 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
             syms[nsym].addr = addr[k];
             nsym++;
         }
-        snprintf(unames[i], sizeof unames[i], "%s.c", idents[i]);
+        snprintf(unames[i], sizeof unames[i], "%.48s.c", idents[i]);
         units[i].name = unames[i];
         units[i].text = cs[i];
         j->table_bytes += sizeof(float) * ((size_t)t->V * 4 * t->H1 + 4 * (size_t)t->H1 +
@@ -77,6 +77,9 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
                           (size_t)t->H1 * 4 * t->H1 + (size_t)t->H1 * 4 * t->H2 +
                           (size_t)t->H2 * 4 * t->H2 + (sizeof(char *) + 4) * (size_t)t->count;
     }
+    syms[nsym].name = "malcc_host_mv_i8";
+    syms[nsym].addr = (const void *)(size_t)&malcc_host_mv_i8;
+    nsym++;
     if (malcc_render_ensemble(sorted, idents, n, prefix, MALCC_JIT, NULL, NULL, hs, &eh, &cs[n], e) < 0)
         goto out;
     snprintf(unames[n], sizeof unames[n], "ensemble.c");
@@ -91,7 +94,7 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
     j->n = n;
     for (int i = 0; i < n; i++) {
         char P[2 * MALCC_IDENT_MAX + 2];
-        snprintf(P, sizeof P, "%s_%s", prefix, idents[i]);
+        snprintf(P, sizeof P, "%.48s_%.48s", prefix, idents[i]);
         malcc_jit_model *jm = &j->models[i];
         snprintf(jm->type, sizeof jm->type, "%s", sorted[i]->type);
         *(void **)&jm->init = sym(pv->image, P, "init");

@@ -126,6 +126,11 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
                     mal_error *e);
 void malcc_jit_free(malcc_jit *j);
 
+/* The host int8 product JIT-built models call (kernels.c):
+ * acc[r] = sum_k w[k*R + r] * q[k], exact in int32. */
+void malcc_host_mv_i8(const int8_t *restrict w, const int8_t *restrict q, int32_t *restrict acc,
+                      int K, int R);
+
 /* ---- synthetic models (tests, benchmarks) ----
  * Random weights uniform in [-scale, scale] (embedding and dense ±1), seeded,
  * the same on every platform. */

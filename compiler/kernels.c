@@ -1,0 +1,31 @@
+/* kernels.c - the host's integer kernel that JIT-built models call.
+ *
+ * tcc does not optimise: its code for the int8 products runs ~10x slower than
+ * gcc's. The products are exact integers, so the JIT image may as well call
+ * this gcc-built copy (bound by address like the tables, see jit_build.c);
+ * the result is the same integer whichever code computes it, and the float
+ * code around it stays tcc's, so scores stay bit-identical. Built with -O3
+ * (compiler/CMakeLists.txt) so the loops vectorise for any R. */
+#include "malcc.h"
+
+/* acc[r] = sum_k w[k*R + r] * q[k] for r < R (w k-major int8 [K][R]).
+ * Two k at a time in int16: |127*127 + 127*127| = 32258 fits, so exact. */
+void malcc_host_mv_i8(const int8_t *restrict w, const int8_t *restrict q, int32_t *restrict acc,
+                      int K, int R)
+{
+    int k = 0;
+    for (int r = 0; r < R; r++)
+        acc[r] = 0;
+    for (; k + 1 < K; k += 2) {
+        const int8_t *restrict w0 = w + (size_t)k * R, *restrict w1 = w0 + R;
+        const int16_t q0 = q[k], q1 = q[k + 1];
+        for (int r = 0; r < R; r++)
+            acc[r] += (int16_t)((int16_t)(w0[r] * q0) + (int16_t)(w1[r] * q1));
+    }
+    for (; k < K; k++) {
+        const int8_t *restrict w0 = w + (size_t)k * R;
+        const int16_t q0 = q[k];
+        for (int r = 0; r < R; r++)
+            acc[r] += (int16_t)(w0[r] * q0);
+    }
+}

@@ -1,0 +1,254 @@
+/* test_compile_parity.c - compiled int8 models against the float reference on
+ * the sample's 648 real traces (last 342 calls each), and the libtcc JIT build
+ * against the gcc build of the standalone sources, bit for bit.
+ *
+ * Models: eight synthetic models of the paper's shape (V342 E16 H100 H100,
+ * weights uniform ±0.3), covering all four activations and, for two of them,
+ * a strided/dedup/mean-pool/max-combine/calibrated scoring rule. If trained
+ * models exist in out/models/ they are used instead.
+ *
+ * The float reference is slow under the sanitizers (~1.8M steps x 2 layers):
+ * an ASan build compares every 8th trace (81 traces) against it; a plain build
+ * compares all 648. MALSTM_PARITY_EVERY=N overrides. The JIT-vs-gcc bit
+ * comparison always runs on all 648 traces. */
+#include "test_support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "malcc.h"
+#include "reference.h"
+
+#define NMODELS 8
+#if defined(__SANITIZE_ADDRESS__)
+#define DEFAULT_EVERY 8
+#else
+#define DEFAULT_EVERY 1
+#endif
+
+static const char *types[NMODELS] = {"Adware", "Backdoor", "Downloader", "Dropper",
+                                     "Spyware", "Trojan",   "Virus",      "Worms"};
+
+typedef struct trace {
+    int32_t *ids;
+    size_t n;
+} trace;
+
+static trace *traces;
+static int ntraces;
+static char *trace_text;   /* the traces as space-separated names, one per line */
+static size_t trace_text_len;
+static mal_vocab vocab;
+static mal_model models[NMODELS];
+static const mal_model *mptr[NMODELS];
+
+static void load_traces(void)
+{
+    size_t len;
+    trace_text = read_gz(SAMPLE_CALLS, &len);
+    trace_text_len = len;
+    traces = calloc(1000, sizeof *traces);
+    char *p = trace_text;
+    while (*p && ntraces < 1000) {
+        char *eol = strchr(p, '\n');
+        size_t L = eol ? (size_t)(eol - p) : strlen(p);
+        trace *t = &traces[ntraces++];
+        t->ids = malloc(sizeof(int32_t) * (L / 2 + 1));
+        size_t i = 0;
+        while (i < L) {
+            size_t j = i;
+            while (j < L && p[j] != ' ')
+                j++;
+            if (j > i) {
+                int id = mal_vocab_lookup(&vocab, p + i, j - i);
+                if (id >= 0)
+                    t->ids[t->n++] = id;
+            }
+            i = j + 1;
+        }
+        p += L + (eol ? 1 : 0);
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    mal_error e;
+    assert_int_equal(mal_vocab_load(&vocab, SAMPLE_VOCAB, &e), 0);
+    int trained = 0;
+    for (int i = 0; i < NMODELS; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "out/models/%s.json", types[i]);
+        if (getenv("MALSTM_PARITY_TRAINED") && mal_model_load(&models[i], path, &e) == 0) {
+            trained++;
+        } else {
+            static const mal_act acts[NMODELS] = {MAL_ACT_TANH,     MAL_ACT_TANH,     MAL_ACT_SIGMOID,
+                                                  MAL_ACT_SOFTMAX,  MAL_ACT_SOFTSIGN, MAL_ACT_SOFTSIGN,
+                                                  MAL_ACT_TANH,     MAL_ACT_SOFTSIGN};
+            assert_int_equal(malcc_synthetic_model(&models[i], &vocab, types[i], 16, 100, 100, acts[i],
+                                                   (uint64_t)i + 11, 0.3f, &e),
+                             0);
+        }
+        mptr[i] = &models[i];
+    }
+    if (trained < NMODELS) {
+        /* two models with the other scoring rule: strided windows over the
+         * de-duplicated trace, mean pooling, max/mean combine, calibration */
+        models[1].scoring = (mal_scoring){.window = 100, .stride = 50, .max_windows = 0, .dedup = 1,
+                                          .combine = MAL_COMBINE_MEAN, .calib_a = 1.5f, .calib_b = -0.25f};
+        models[1].pool = MAL_POOL_MEAN;
+        models[6].scoring = (mal_scoring){.window = 64, .stride = 64, .max_windows = 3, .dedup = 0,
+                                          .combine = MAL_COMBINE_MAX, .calib_a = 0.8f, .calib_b = 0.1f};
+    }
+    load_traces();
+    assert_int_equal(ntraces, 648);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < NMODELS; i++)
+        mal_model_free(&models[i]);
+    for (int i = 0; i < ntraces; i++)
+        free(traces[i].ids);
+    free(traces);
+    free(trace_text);
+    mal_vocab_free(&vocab);
+    return 0;
+}
+
+static int argmax(const float *p, int n)
+{
+    int b = 0;
+    for (int k = 1; k < n; k++)
+        if (p[k] > p[b])
+            b = k;
+    return b;
+}
+
+static uint32_t bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static void test_parity(void **state)
+{
+    (void)state;
+    mal_error e = {{0}};
+    malcc_jit j;
+    assert_int_equal(malcc_jit_build(mptr, NMODELS, "malstm", &j, &e), 0);
+    print_message("jit: %d models, %zu bytes of source, compile %.1f ms + relocate %.1f ms\n", j.n,
+                  j.source_bytes, j.compile_ms, j.relocate_ms);
+    /* models are in alphabetical order in the JIT; so are types[] */
+    for (int i = 0; i < NMODELS; i++)
+        assert_string_equal(j.models[i].type, types[i]);
+
+    float *pj = malloc(sizeof(float) * NMODELS * (size_t)ntraces);
+    void *st = malloc(j.state_size);
+    for (int t = 0; t < ntraces; t++) {
+        j.init(st);
+        for (size_t k = 0; k < traces[t].n; k++)
+            j.step(st, traces[t].ids[k]);
+        j.score(st, pj + (size_t)t * NMODELS);
+    }
+
+    /* ---- gcc build of the standalone sources with --main: identical bits ---- */
+    char *dir = tmp_dir(), *gen = tmp_path(dir, "gen"), *exe = tmp_path(dir, "classify");
+    char *in = tmp_path(dir, "traces.txt"), *outp = tmp_path(dir, "scores.txt");
+    malcc_output out;
+    malcc_opts o = {.prefix = "malstm", .with_main = 1, .command = "test_compile_parity"};
+    assert_int_equal(malcc_generate(mptr, NMODELS, &o, &out, &e), 0);
+    assert_int_equal(malcc_write_dir(&out, gen, &e), 0);
+    malcc_output_free(&out);
+    write_file(in, trace_text, trace_text_len);
+    char *log = NULL;
+    int rc = run_capture(&log, "gcc -O2 -std=c99 -Wall -Wextra -Werror -pedantic -ffp-contract=off "
+                               "%s/*.c -o %s 2>&1", gen, exe);
+    if (rc != 0)
+        print_error("%s\n", log);
+    assert_int_equal(rc, 0);
+    free(log);
+    rc = run_capture(&log, "%s < %s > %s", exe, in, outp);
+    assert_int_equal(rc, 0);
+    free(log);
+    size_t olen;
+    char *scores = read_file(outp, &olen);
+    char *p = scores;
+    int mismatches = 0;
+    for (int t = 0; t < ntraces; t++) {
+        char label[64];
+        int used = 0;
+        assert_int_equal(sscanf(p, "%63s%n", label, &used), 1);
+        p += used;
+        const float *q = pj + (size_t)t * NMODELS;
+        assert_string_equal(label, types[argmax(q, NMODELS)]);
+        for (int k = 0; k < NMODELS; k++) {
+            float g = strtof(p, &p);
+            if (bits(g) != bits(q[k]) && mismatches++ < 5)
+                print_error("trace %d model %s: gcc %.9g vs tcc %.9g\n", t + 1, types[k], (double)g,
+                            (double)q[k]);
+        }
+    }
+    assert_int_equal(mismatches, 0);
+    print_message("gcc -O2 build == tcc JIT build, bit for bit, on %d traces x %d models\n", ntraces,
+                  NMODELS);
+    free(scores);
+
+    /* the per-model API agrees with the ensemble's scores (same code path) */
+    void *ms = malloc(j.models[0].state_size);
+    j.models[0].init(ms);
+    for (size_t k = 0; k < traces[0].n; k++)
+        j.models[0].step(ms, traces[0].ids[k]);
+    assert_int_equal(bits(j.models[0].score(ms)), bits(pj[0]));
+    free(ms);
+
+    /* ---- the float reference ---- */
+    int every = DEFAULT_EVERY;
+    if (getenv("MALSTM_PARITY_EVERY"))
+        every = atoi(getenv("MALSTM_PARITY_EVERY"));
+    if (every < 1)
+        every = 1;
+    double maxd[NMODELS] = {0}, sumd[NMODELS] = {0};
+    int agree = 0, compared = 0;
+    for (int t = 0; t < ntraces; t += every) {
+        float pr[NMODELS];
+        for (int k = 0; k < NMODELS; k++) {
+            pr[k] = mal_ref_score_trace(&models[k], traces[t].ids, traces[t].n);
+            double d = fabs((double)pr[k] - (double)pj[(size_t)t * NMODELS + k]);
+            if (d > maxd[k])
+                maxd[k] = d;
+            sumd[k] += d;
+        }
+        agree += argmax(pr, NMODELS) == argmax(pj + (size_t)t * NMODELS, NMODELS);
+        compared++;
+    }
+    for (int k = 0; k < NMODELS; k++) {
+        print_message("%-10s %-8s |p_int8 - p_float| max %.5f mean %.6f\n", types[k],
+                      mal_act_name(models[k].act), maxd[k], sumd[k] / compared);
+        assert_true(maxd[k] <= 0.05);
+        assert_true(sumd[k] / compared <= 0.01);
+    }
+    print_message("labels agree on %d of %d traces (%.2f%%; every %d-th trace)\n", agree, compared,
+                  100.0 * agree / compared, every);
+    assert_true(agree >= 0.99 * compared);
+
+    free(st);
+    free(pj);
+    malcc_jit_free(&j);
+    rm_rf(dir);
+    free(dir), free(gen), free(exe), free(in), free(outp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parity),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
