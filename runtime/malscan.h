@@ -13,7 +13,8 @@ typedef struct malscan_args {
     int json;                  /* --json: JSON lines */
     const char *vocab;         /* --vocab FILE, or NULL */
     const char *models;        /* --models DIR, or NULL */
-    char **inputs;             /* INPUT... ("-" = stdin) */
+    const char *from;          /* --from FILE: more inputs, one per line, or NULL */
+    char **inputs;             /* INPUT... ("-" = stdin; directories are walked) */
     int ninputs;
 } malscan_args;
 

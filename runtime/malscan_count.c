@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "input_list.h"
 #include "trace_reader.h"
 #include "vocab.h"
 
@@ -43,13 +44,30 @@ int malscan_count(const malscan_args *a)
     count_ctx ctx = {.json = a->json};
     mal_trace_sink sink = {.ctx = &ctx, .calls = on_calls, .record_end = on_record_end};
     int status = 0;
-    for (int i = 0; i < a->ninputs; i++) {
-        if (mal_read_trace(a->inputs[i], &vocab, NULL, &sink, &e) < 0) {
+    /* directories are walked, --from lists read; bad inputs are reported and skipped */
+    mal_input_list list;
+    mal_input_list_init(&list);
+    for (int i = 0; i < a->ninputs; i++)
+        if (mal_input_list_add(&list, a->inputs[i], &e) < 0) {
+            fprintf(stderr, "malscan: %s\n", e.msg);
+            status = 1;
+        }
+    if (a->from && mal_input_list_add_from(&list, a->from, &e) < 0) {
+        fprintf(stderr, "malscan: %s\n", e.msg);
+        status = 1;
+    }
+    for (size_t i = 0; i < list.nproblems; i++) {
+        fprintf(stderr, "malscan: %s\n", list.problems[i]);
+        status = 1;
+    }
+    for (size_t i = 0; i < list.n; i++) {
+        if (mal_read_trace(list.paths[i], &vocab, NULL, &sink, &e) < 0) {
             fflush(stdout);   /* records read before the error come first */
             fprintf(stderr, "malscan: %s\n", e.msg);
             status = 1;
         }
     }
+    mal_input_list_free(&list);
     mal_vocab_free(&vocab);
     if (fflush(stdout) != 0) {
         perror("malscan: stdout");

@@ -10,7 +10,7 @@
 #endif
 
 static const char usage[] =
-    "usage: malscan --count [--json] [--vocab FILE] INPUT...\n"
+    "usage: malscan --count [--json] [--vocab FILE] [--from FILE] INPUT...\n"
     "\n"
     "  --count        print, per record (trace), the number of calls and of names\n"
     "                 not in the vocabulary: INPUT<TAB>RECORD<TAB>CALLS<TAB>UNKNOWN\n"
@@ -18,11 +18,13 @@ static const char usage[] =
     "                 {\"input\": ..., \"record\": N, \"calls\": N, \"unknown\": N}\n"
     "  --vocab FILE   vocabulary (api_index.txt); default $MALSTM_VOCAB, else\n"
     "                 " MALSTM_DEFAULT_VOCAB "\n"
+    "  --from FILE    also read the inputs listed in FILE, one per line (\"-\": stdin)\n"
     "  -h, --help     this text\n"
     "\n"
     "INPUT: a Mal-API line file (one trace per line) or a Cuckoo/CAPE report.json,\n"
-    "plain or gzip; \"-\" is stdin. Exit status: 0 ok, 1 an input failed (the others\n"
-    "are still read), 2 usage error.\n";
+    "plain or gzip; \"-\" is stdin; a directory is walked (files in byte order of\n"
+    "names). Exit status: 0 ok, 1 an input failed (the others are still read),\n"
+    "2 usage error.\n";
 
 #include <stdarg.h>
 
@@ -88,49 +90,68 @@ void malscan_json_string(FILE *out, const char *s)
 int main(int argc, char **argv)
 {
     malscan_args a = {0};
-    int i = 1;
-    for (; i < argc; i++) {
+    /* options may come before, between or after the inputs; "--" ends them */
+    char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
+    if (!inputs) {
+        fputs("malscan: out of memory\n", stderr);
+        return 1;
+    }
+    int only_inputs = 0;
+    for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        if (strcmp(s, "--") == 0) {
-            i++;
-            break;
-        }
-        if (s[0] != '-' || strcmp(s, "-") == 0)
-            break;   /* first INPUT */
-        if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+        if (only_inputs || s[0] != '-' || strcmp(s, "-") == 0) {
+            inputs[a.ninputs++] = argv[i];
+        } else if (strcmp(s, "--") == 0) {
+            only_inputs = 1;
+        } else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
             fputs(usage, stdout);
+            free(inputs);
             return 0;
         } else if (strcmp(s, "--count") == 0) {
             a.mode = MALSCAN_COUNT;
         } else if (strcmp(s, "--json") == 0) {
             a.json = 1;
-        } else if (strcmp(s, "--vocab") == 0 || strcmp(s, "--models") == 0) {
-            if (i + 1 >= argc)
+        } else if (strcmp(s, "--vocab") == 0 || strcmp(s, "--models") == 0 ||
+                   strcmp(s, "--from") == 0) {
+            if (i + 1 >= argc) {
+                free(inputs);
                 return usage_error("%s needs an argument", s);
+            }
             if (s[2] == 'v')
                 a.vocab = argv[++i];
-            else
+            else if (s[2] == 'm')
                 a.models = argv[++i];
+            else
+                a.from = argv[++i];
         } else if (strncmp(s, "--vocab=", 8) == 0) {
             a.vocab = s + 8;
+        } else if (strncmp(s, "--from=", 7) == 0) {
+            a.from = s + 7;
         } else if (strncmp(s, "--models=", 9) == 0) {
             a.models = s + 9;
         } else {
+            free(inputs);
             return usage_error("unknown option '%s'", s);
         }
     }
-    a.inputs = argv + i;
-    a.ninputs = argc - i;
+    a.inputs = inputs;
     if (a.models && a.mode != MALSCAN_COUNT)
         a.mode = MALSCAN_SCAN;
+    int status;
     switch (a.mode) {
     case MALSCAN_COUNT:
-        if (a.ninputs == 0)
-            return usage_error("%s", "no INPUT given");
-        return malscan_count(&a);
+        if (a.ninputs == 0 && !a.from)
+            status = usage_error("%s", "no INPUT given");
+        else
+            status = malscan_count(&a);
+        break;
     case MALSCAN_SCAN:
-        return usage_error("%s", "scanning with --models is not implemented yet; use --count");
+        status = usage_error("%s", "scanning with --models is not implemented yet; use --count");
+        break;
     default:
-        return usage_error("%s", "nothing to do: give --count");
+        status = usage_error("%s", "nothing to do: give --count");
+        break;
     }
+    free(inputs);
+    return status;
 }
