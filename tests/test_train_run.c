@@ -65,6 +65,7 @@ static void small_opts(mt_opts *o, mt_protocol p)
         o->rule.stride = 5;
         o->rule.max_windows = 0;   /* the reference scores every window */
         o->windows_per_trace = 2;
+        o->calibrate = 1;   /* exercise Platt scaling: the reference must apply it the same way */
     }
     o->epochs = 4;
     o->seed = 5;

@@ -32,7 +32,8 @@ static const char *usage_text =
     "       pick the best epoch by validation ROC-AUC. --folds K: stratified K-fold\n"
     "       cross-validation of the protocol on the train part (prints mean and spread).\n"
     "       Tuning: --hidden N, --windows-per-trace N, --stride N, --max-windows N,\n"
-    "       --pos-weight W (0 = balanced), --pool last|mean, --no-calibration.\n"
+    "       --pos-weight W (0 = balanced), --pool last|mean, --calibration (Platt on the\n"
+    "       validation split) | --no-calibration.\n"
     "eval:  per type accuracy, precision, recall, F1, ROC-AUC; eight-way argmax accuracy,\n"
     "       macro-F1, confusion matrix (rows true, columns predicted). --split scores the\n"
     "       `test` lines.\n";
@@ -220,8 +221,8 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->rule.max_windows = (int)c->max_windows;
     if (c->pool >= 0)
         o->pool = (mal_pool)c->pool;
-    if (c->calib == 0)
-        o->calibrate = 0;
+    if (c->calib >= 0)
+        o->calibrate = c->calib;
     if (c->pos_weight >= 0)
         o->pos_weight = (float)c->pos_weight;
     o->stop = &g_stop;
@@ -652,6 +653,8 @@ int main(int argc, char **argv)
             c.resume = 1;
         } else if (!strcmp(a, "--no-calibration") && train) {
             c.calib = 0;
+        } else if (!strcmp(a, "--calibration") && train) {
+            c.calib = 1;
         } else if (!strcmp(a, "--protocol") && train) {
             NEED_ARG();
             if (!strcmp(v, "paper")) c.protocol = MT_PROTOCOL_PAPER;
