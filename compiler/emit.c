@@ -267,11 +267,8 @@ int malcc_render_model(const mal_model *m, const malcc_tables *t, const char *pr
     snprintf(nums[13], 32, "%d", m->pool == MAL_POOL_MEAN);
     snprintf(nums[14], 32, "%d", m->scoring.dedup != 0);
     snprintf(nums[15], 32, "%d", m->scoring.combine == MAL_COMBINE_MAX);
-    const char *act_fn = m->act == MAL_ACT_TANH      ? "tanh"
-                         : m->act == MAL_ACT_SIGMOID ? "sigmoid"
-                                                     : "softsign";
-    char act_call[sizeof P + 16];
-    snprintf(act_call, sizeof act_call, "%s_%s", P, act_fn);
+    char act_id[8];
+    snprintf(act_id, sizeof act_id, "%d", (int)m->act);
     sb_printf(&rb, "window %d, stride %d%s, max_windows %d, dedup %d, combine %s", sc->window,
               sc->stride, sc->stride ? "" : " (the last window only)", sc->max_windows, sc->dedup,
               mal_combine_name(sc->combine));
@@ -298,7 +295,7 @@ int malcc_render_model(const mal_model *m, const malcc_tables *t, const char *pr
         {"WINDOW", nums[6]}, {"STRIDE", nums[7]}, {"NWIN", nums[8]}, {"RING", nums[9]},
         {"MAX_WINDOWS", nums[10]}, {"COUNT", nums[11]}, {"SOFTMAX", nums[12]},
         {"POOL_MEAN", nums[13]}, {"DEDUP", nums[14]}, {"COMBINE_MAX", nums[15]},
-        {"ACT", mal_act_name(m->act)}, {"ACT_FN", act_call}, {"DENSE_B", db},
+        {"ACT", mal_act_name(m->act)}, {"ACT_ID", act_id}, {"DENSE_B", db},
         {"CALIB_A", ca}, {"CALIB_B", cb}, {"RULE", rule}, {"tables", tables},
         {"header", ""},
     };

@@ -181,8 +181,8 @@ static void test_small_models_everywhere(void **state)
     const mal_model *mp[4] = {&m[0], &m[1], &m[2], &m[3]};
     /* traces: empty, short, with runs, longer than every window */
     const char *lines[] = {"", "ntcreatefile", "ntcreatefile ntcreatefile NtReadFile ntreadfile x_unknown ldrloaddll",
-                           "ldrloaddll ntclose ntclose ntclose ntopenkey ntqueryvaluekey ntclose ldrgetprocedureaddress "
-                           "ntallocatevirtualmemory ntfreevirtualmemory ntclose ntopenfile ntreadfile ntclose"};
+                           ("ldrloaddll ntclose ntclose ntclose ntopenkey ntqueryvaluekey ntclose ldrgetprocedureaddress "
+                            "ntallocatevirtualmemory ntfreevirtualmemory ntclose ntopenfile ntreadfile ntclose")};
     const int nl = 4;
     char *dir = tmp_dir(), *gen = tmp_path(dir, "gen"), *exe = tmp_path(dir, "classify");
     char *in = tmp_path(dir, "in.txt");
