@@ -40,6 +40,10 @@ done
 have_peer=0
 if [ -f "$PEERS/torch_peer.py" ] && $PY -c "import torch, sklearn" 2>/dev/null; then
   have_peer=1
+  # the peer writes cache/ and models/ next to itself: remove them afterwards
+  # if this run created them (its README asks to delete them when done)
+  made=""
+  for d in cache models; do [ -e "$PEERS/$d" ] || made="$made $d"; done
   ( cd "$PEERS" && [ -d cache ] || $PY prep.py > /dev/null )
   for thr in 1 2; do
     for cell in nn hand; do
@@ -50,6 +54,7 @@ if [ -f "$PEERS/torch_peer.py" ] && $PY -c "import torch, sklearn" 2>/dev/null; 
       echo "pytorch $name ($cell) threads $thr: ${s:-nan} s/epoch"
     done
   done
+  for d in $made; do rm -rf "${PEERS:?}/$d"; done
 else
   echo "pytorch peer not available ($PEERS, python3-torch): ratios to PyTorch skipped"
 fi
