@@ -137,6 +137,9 @@ int mal_model_validate(const mal_model *m, const char *what, mal_error *e)
     if (s->stride < 0 || s->stride > s->window)
         return mal_error_set(e, "%s: scoring.stride: %d out of range 0..window (%d)", what,
                              s->stride, s->window);
+    if (s->max_windows < 0 || s->max_windows > MAL_MAX_WINDOWS)
+        return mal_error_set(e, "%s: scoring.max_windows: %d out of range 0..%d", what,
+                             s->max_windows, MAL_MAX_WINDOWS);
     if (s->dedup != 0 && s->dedup != 1)
         return mal_error_set(e, "%s: scoring.dedup: must be 0 or 1", what);
     if (s->combine != MAL_COMBINE_MEAN && s->combine != MAL_COMBINE_MAX)
@@ -526,8 +529,8 @@ static int parse_doc(pctx *p, const cJSON *root, mal_model *m)
 
     /* scoring */
     const cJSON *sc = get_obj(p, root, "", "scoring");
-    static const char *const skeys[] = {"window", "stride", "dedup", "combine", "calibration",
-                                        NULL};
+    static const char *const skeys[] = {"window", "stride", "max_windows", "dedup", "combine",
+                                        "calibration", NULL};
     static const char *const ckeys[] = {"a", "b", NULL};
     mal_scoring *s = &m->scoring;
     const cJSON *dd, *cal;
@@ -545,6 +548,11 @@ static int parse_doc(pctx *p, const cJSON *root, mal_model *m)
     if (s->stride > s->window)
         return mal_error_set(p->e, "%s: scoring.stride: %d out of range 0..window (%d)", p->what,
                              s->stride, s->window);
+    /* optional (files written before it existed mean "every window") */
+    s->max_windows = 0;
+    if (cJSON_GetObjectItemCaseSensitive(sc, "max_windows") &&
+        get_int(p, sc, "scoring", "max_windows", 0, MAL_MAX_WINDOWS, &s->max_windows) < 0)
+        return -1;
     s->dedup = cJSON_IsTrue(dd);
     if (strcmp(comb, "mean") == 0)
         s->combine = MAL_COMBINE_MEAN;
@@ -736,9 +744,9 @@ static void write_model(FILE *f, const mal_model *m)
                "\"activation\": \"%s\", \"pooling\": \"%s\", \"gate_order\": \"ifgo\"},\n",
             m->embed, m->l1.hidden, m->l2.hidden, mal_act_name(m->act), mal_pool_name(m->pool));
     const mal_scoring *s = &m->scoring;
-    fprintf(f, "\"scoring\": {\"window\": %d, \"stride\": %d, \"dedup\": %s, \"combine\": \"%s\", "
-               "\"calibration\": {\"a\": %.9g, \"b\": %.9g}},\n",
-            s->window, s->stride, s->dedup ? "true" : "false", mal_combine_name(s->combine),
+    fprintf(f, "\"scoring\": {\"window\": %d, \"stride\": %d, \"max_windows\": %d, "
+               "\"dedup\": %s, \"combine\": \"%s\", \"calibration\": {\"a\": %.9g, \"b\": %.9g}},\n",
+            s->window, s->stride, s->max_windows, s->dedup ? "true" : "false", mal_combine_name(s->combine),
             (double)s->calib_a, (double)s->calib_b);
     fputs("\"weights\": {\n", f);
     fputs("  \"embedding\": {\"shape\": [", f);

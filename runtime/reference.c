@@ -281,11 +281,13 @@ float mal_ref_score_trace(const mal_model *m, const int32_t *ids, size_t n)
         size_t start = n > W ? n - W : 0;
         p = window_prob(m, &s, seq + start, n - start);
     } else {
-        /* windows at 0, S, 2S, ...; kept if first or full */
+        /* windows at 0, S, 2S, ...; kept if first or full; only the first
+         * max_windows of them when that bound is set */
+        size_t K = m->scoring.max_windows > 0 ? (size_t)m->scoring.max_windows : (size_t)-1;
         double sum = 0.0;
         float mx = 0.0f;
         size_t count = 0;
-        for (size_t start = 0; start == 0 || start + W <= n; start += S) {
+        for (size_t start = 0; (start == 0 || start + W <= n) && count < K; start += S) {
             size_t len = n - start < W ? n - start : W;
             float q = window_prob(m, &s, seq + start, len);
             sum += (double)q;

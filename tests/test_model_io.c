@@ -97,7 +97,7 @@ static void paper_model(mal_model *m, mal_act act)
     fill_awkward(m->l2.b, 400);
     fill_awkward(m->dense_w, 100);
     m->dense_b = -0.0f;
-    m->scoring = (mal_scoring){.window = 1000, .stride = 250, .dedup = 1,
+    m->scoring = (mal_scoring){.window = 1000, .stride = 250, .max_windows = 12, .dedup = 1,
                                .combine = MAL_COMBINE_MAX, .calib_a = 1.0e-38f,
                                .calib_b = -1.5f};
     m->pool = MAL_POOL_MEAN;
@@ -503,6 +503,8 @@ static void test_field_errors(void **state)
     expect_edit_error(t, "\"window\": 342", "\"window\": 1000001", "scoring.window: 1000001 out of range");
     expect_edit_error(t, "\"stride\": 0", "\"stride\": 343", "scoring.stride: 343 out of range 0..window (342)");
     expect_edit_error(t, "\"stride\": 0", "\"stride\": -1", "scoring.stride: -1 out of range");
+    expect_edit_error(t, "\"max_windows\": 0", "\"max_windows\": -1", "scoring.max_windows: -1 out of range");
+    expect_edit_error(t, "\"max_windows\": 0", "\"max_windows\": 1000001", "scoring.max_windows: 1000001 out of range");
     expect_edit_error(t, "\"dedup\": false", "\"dedup\": 0", "scoring.dedup: must be true or false");
     expect_edit_error(t, "\"combine\": \"mean\"", "\"combine\": \"median\"", "scoring.combine: unknown \"median\"");
     expect_edit_error(t, "\"a\": 1,", "\"a\": null,", "scoring.calibration.a: not a finite number");
@@ -543,6 +545,8 @@ static void test_edges_accepted(void **state)
         {"{\"seed\":1}", "null"},
         {",\n\"training\": {\"seed\":1}", ""},
         {"\"stride\": 0", "\"stride\": 342"},
+        {"\"max_windows\": 0, ", ""},   /* optional: absent = every window */
+        {"\"max_windows\": 0", "\"max_windows\": 1000000"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         char *x = edit(t, ok[i][0], ok[i][1]);
