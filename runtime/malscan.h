@@ -5,7 +5,7 @@
 typedef enum malscan_mode {
     MALSCAN_NONE = 0,
     MALSCAN_COUNT,     /* --count: calls and unknown names per record (malscan_count.c) */
-    MALSCAN_SCAN,      /* --models DIR: classify (a later issue) */
+    MALSCAN_SCAN,      /* --models DIR: classify every record (malscan_scan.c) */
 } malscan_mode;
 
 typedef struct malscan_args {
@@ -13,6 +13,9 @@ typedef struct malscan_args {
     int json;                  /* --json: JSON lines */
     const char *vocab;         /* --vocab FILE, or NULL */
     const char *models;        /* --models DIR, or NULL */
+    const char *engine;        /* --engine jit|ref (scan mode; default jit) */
+    const char *labels;        /* --labels FILE: true type per record, or NULL */
+    int jobs;                  /* -j N: scanning threads (default 1) */
     const char *from;          /* --from FILE: more inputs, one per line, or NULL */
     char **inputs;             /* INPUT... ("-" = stdin; directories are walked) */
     int ninputs;
@@ -21,8 +24,15 @@ typedef struct malscan_args {
 /* The vocabulary path: --vocab, else $MALSTM_VOCAB, else the compiled-in default. */
 const char *malscan_vocab_path(const malscan_args *a);
 
-/* Each mode returns the exit status: 0 ok, 1 some input failed. */
+/* Each mode returns the exit status: 0 ok, 1 some input failed, 2 unusable
+ * models or labels (scan). */
 int malscan_count(const malscan_args *a);
+int malscan_scan(const malscan_args *a);
+
+/* The INPUTs and --from lists expanded into files (directories walked);
+ * problems are printed to stderr. Returns 1 if there were any, else 0. */
+struct mal_input_list;
+int malscan_collect_inputs(const malscan_args *a, struct mal_input_list *list);
 
 /* JSON string literal (with quotes) of arbitrary bytes; invalid UTF-8 bytes become U+FFFD. */
 #include <stdio.h>

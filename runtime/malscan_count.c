@@ -43,23 +43,8 @@ int malscan_count(const malscan_args *a)
     }
     count_ctx ctx = {.json = a->json};
     mal_trace_sink sink = {.ctx = &ctx, .calls = on_calls, .record_end = on_record_end};
-    int status = 0;
-    /* directories are walked, --from lists read; bad inputs are reported and skipped */
     mal_input_list list;
-    mal_input_list_init(&list);
-    for (int i = 0; i < a->ninputs; i++)
-        if (mal_input_list_add(&list, a->inputs[i], &e) < 0) {
-            fprintf(stderr, "malscan: %s\n", e.msg);
-            status = 1;
-        }
-    if (a->from && mal_input_list_add_from(&list, a->from, &e) < 0) {
-        fprintf(stderr, "malscan: %s\n", e.msg);
-        status = 1;
-    }
-    for (size_t i = 0; i < list.nproblems; i++) {
-        fprintf(stderr, "malscan: %s\n", list.problems[i]);
-        status = 1;
-    }
+    int status = malscan_collect_inputs(a, &list);
     for (size_t i = 0; i < list.n; i++) {
         if (mal_read_trace(list.paths[i], &vocab, NULL, &sink, &e) < 0) {
             fflush(stdout);   /* records read before the error come first */

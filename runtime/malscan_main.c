@@ -5,13 +5,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input_list.h"
+
 #ifndef MALSTM_DEFAULT_VOCAB
 #define MALSTM_DEFAULT_VOCAB "data/mal-api-2019-sample/api_index.txt"
 #endif
 
 static const char usage[] =
-    "usage: malscan --count [--json] [--vocab FILE] [--from FILE] INPUT...\n"
+    "usage: malscan --models DIR [--engine jit|ref] [--labels FILE] [--json] [-j N]\n"
+    "               [--from FILE] INPUT...\n"
+    "       malscan --count [--json] [--vocab FILE] [--from FILE] INPUT...\n"
     "\n"
+    "Scanning (--models): every model in DIR (one <Type>.json per type, as maltrain\n"
+    "writes them) scores each record; the highest probability names its type.\n"
+    "  --models DIR   the model files to load\n"
+    "  --engine E     jit: the models compiled by malcc and built in-process with\n"
+    "                 libtcc (default); ref: the float reference forward pass\n"
+    "                 (slow, the oracle the JIT is tested against)\n"
+    "  --labels FILE  the true type of each record, one a line in scan order: adds a\n"
+    "                 summary (accuracy, macro-F1, per-type precision/recall/F1,\n"
+    "                 confusion matrix) and a \"truth\" key per JSON line\n"
+    "  -j N           N scanning threads, 1..64 (output stays in record order)\n"
+    "  --json         one JSON object per record:\n"
+    "                 {\"input\", \"record\", \"calls\", \"unknown\", \"label\", \"scores\"}\n"
+    "                 and with --labels a last {\"summary\": ...} line; without\n"
+    "                 --json: INPUT<TAB>RECORD<TAB>LABEL<TAB>SCORE<TAB>CALLS<TAB>UNKNOWN\n"
+    "\n"
+    "Reading only (--count):\n"
     "  --count        print, per record (trace), the number of calls and of names\n"
     "                 not in the vocabulary: INPUT<TAB>RECORD<TAB>CALLS<TAB>UNKNOWN\n"
     "  --json         one JSON object per record instead:\n"
@@ -23,8 +43,9 @@ static const char usage[] =
     "\n"
     "INPUT: a Mal-API line file (one trace per line) or a Cuckoo/CAPE report.json,\n"
     "plain or gzip; \"-\" is stdin; a directory is walked (files in byte order of\n"
-    "names). Exit status: 0 ok, 1 an input failed (the others are still read),\n"
-    "2 usage error.\n";
+    "names). Names not in the vocabulary are skipped and counted.\n"
+    "Exit status: 0 ok, 1 an input failed (the others are still read and\n"
+    "reported), 2 usage error or models/labels that cannot be used.\n";
 
 #include <stdarg.h>
 
@@ -38,6 +59,27 @@ static int usage_error(const char *fmt, ...)
     va_end(ap);
     fputs(" (try 'malscan --help')\n", stderr);
     return 2;
+}
+
+int malscan_collect_inputs(const malscan_args *a, mal_input_list *list)
+{
+    mal_error e;
+    int status = 0;
+    mal_input_list_init(list);
+    for (int i = 0; i < a->ninputs; i++)
+        if (mal_input_list_add(list, a->inputs[i], &e) < 0) {
+            fprintf(stderr, "malscan: %s\n", e.msg);
+            status = 1;
+        }
+    if (a->from && mal_input_list_add_from(list, a->from, &e) < 0) {
+        fprintf(stderr, "malscan: %s\n", e.msg);
+        status = 1;
+    }
+    for (size_t i = 0; i < list->nproblems; i++) {
+        fprintf(stderr, "malscan: %s\n", list->problems[i]);
+        status = 1;
+    }
+    return status;
 }
 
 const char *malscan_vocab_path(const malscan_args *a)
@@ -87,9 +129,31 @@ void malscan_json_string(FILE *out, const char *s)
     putc('"', out);
 }
 
+/* "--name VALUE", "--name=VALUE" (and "-jN" for short options): stores VALUE
+ * and returns 1; *i moves past what was used. A missing VALUE leaves *i at
+ * argc, so argv[*i] is NULL. */
+static int option_value(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    const char *s = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(s, name, n) != 0)
+        return 0;
+    if (s[n] == '\0') {
+        if (*i + 1 < argc)
+            *value = argv[*i + 1];
+        *i += 1;
+        return 1;
+    }
+    if (s[n] == '=' || (name[1] != '-' && s[n] != '\0')) {
+        *value = s + n + (s[n] == '=');
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    malscan_args a = {0};
+    malscan_args a = {.engine = "jit", .jobs = 1};
     /* options may come before, between or after the inputs; "--" ends them */
     char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
     if (!inputs) {
@@ -97,6 +161,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int only_inputs = 0;
+    const char *jobs = NULL;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         if (only_inputs || s[0] != '-' || strcmp(s, "-") == 0) {
@@ -111,24 +176,16 @@ int main(int argc, char **argv)
             a.mode = MALSCAN_COUNT;
         } else if (strcmp(s, "--json") == 0) {
             a.json = 1;
-        } else if (strcmp(s, "--vocab") == 0 || strcmp(s, "--models") == 0 ||
-                   strcmp(s, "--from") == 0) {
-            if (i + 1 >= argc) {
+        } else if (option_value(argc, argv, &i, "--vocab", &a.vocab) ||
+                   option_value(argc, argv, &i, "--models", &a.models) ||
+                   option_value(argc, argv, &i, "--from", &a.from) ||
+                   option_value(argc, argv, &i, "--engine", &a.engine) ||
+                   option_value(argc, argv, &i, "--labels", &a.labels) ||
+                   option_value(argc, argv, &i, "-j", &jobs)) {
+            if (!argv[i]) {   /* option_value stepped past the end: no argument */
                 free(inputs);
                 return usage_error("%s needs an argument", s);
             }
-            if (s[2] == 'v')
-                a.vocab = argv[++i];
-            else if (s[2] == 'm')
-                a.models = argv[++i];
-            else
-                a.from = argv[++i];
-        } else if (strncmp(s, "--vocab=", 8) == 0) {
-            a.vocab = s + 8;
-        } else if (strncmp(s, "--from=", 7) == 0) {
-            a.from = s + 7;
-        } else if (strncmp(s, "--models=", 9) == 0) {
-            a.models = s + 9;
         } else {
             free(inputs);
             return usage_error("unknown option '%s'", s);
@@ -137,6 +194,23 @@ int main(int argc, char **argv)
     a.inputs = inputs;
     if (a.models && a.mode != MALSCAN_COUNT)
         a.mode = MALSCAN_SCAN;
+    if (jobs) {
+        char *end;
+        long j = strtol(jobs, &end, 10);
+        if (end == jobs || *end || j < 1 || j > 64) {
+            free(inputs);
+            return usage_error("-j takes a number of threads from 1 to 64, not '%s'", jobs);
+        }
+        a.jobs = (int)j;
+    }
+    if (strcmp(a.engine, "jit") != 0 && strcmp(a.engine, "ref") != 0) {
+        free(inputs);
+        return usage_error("--engine is jit or ref, not '%s'", a.engine);
+    }
+    if (a.mode == MALSCAN_SCAN && a.vocab) {
+        free(inputs);
+        return usage_error("%s", "--vocab is for --count; model files carry their own vocabulary");
+    }
     int status;
     switch (a.mode) {
     case MALSCAN_COUNT:
@@ -146,10 +220,13 @@ int main(int argc, char **argv)
             status = malscan_count(&a);
         break;
     case MALSCAN_SCAN:
-        status = usage_error("%s", "scanning with --models is not implemented yet; use --count");
+        if (a.ninputs == 0 && !a.from)
+            status = usage_error("%s", "no INPUT given");
+        else
+            status = malscan_scan(&a);
         break;
     default:
-        status = usage_error("%s", "nothing to do: give --count");
+        status = usage_error("%s", "nothing to do: give --models DIR or --count");
         break;
     }
     free(inputs);

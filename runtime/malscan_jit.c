@@ -1,0 +1,86 @@
+/* malscan_jit.c - engine "jit": one libtcc build of the whole ensemble per
+ * run; each scorer owns one ensemble state (the generated code keeps no
+ * mutable globals, so scorers run in parallel without locks). */
+#include "malscan_jit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "malcc.h"
+
+typedef struct jit_scorer {
+    const malcc_jit *jit;
+    void *state;
+} jit_scorer;
+
+static void *jit_scorer_new(mal_engine *en, mal_error *e)
+{
+    const malcc_jit *j = en->impl;
+    jit_scorer *sc = malloc(sizeof *sc);
+    /* 64-byte alignment: the generated state holds arrays gcc/tcc may vectorise over */
+    void *state = NULL;
+    size_t size = (j->state_size + 63) / 64 * 64;
+    if (!sc || posix_memalign(&state, 64, size ? size : 64) != 0) {
+        free(sc);
+        mal_error_set(e, "out of memory for a JIT scorer state (%zu bytes)", j->state_size);
+        return NULL;
+    }
+    sc->jit = j;
+    sc->state = state;
+    return sc;
+}
+
+static void jit_begin(void *opaque)
+{
+    jit_scorer *sc = opaque;
+    sc->jit->init(sc->state);
+}
+
+static void jit_calls(void *opaque, int32_t id, uint64_t count)
+{
+    jit_scorer *sc = opaque;
+    for (uint64_t k = 0; k < count; k++)
+        sc->jit->step(sc->state, id);
+}
+
+static void jit_finish(void *opaque, float *probs)
+{
+    jit_scorer *sc = opaque;
+    sc->jit->score(sc->state, probs);
+}
+
+static void jit_scorer_free(void *opaque)
+{
+    jit_scorer *sc = opaque;
+    if (sc)
+        free(sc->state);
+    free(sc);
+}
+
+static void jit_engine_free(mal_engine *en)
+{
+    malcc_jit_free(en->impl);
+    free(en->impl);
+    en->impl = NULL;
+}
+
+static const mal_engine_ops jit_ops = {"jit", jit_scorer_new, jit_begin, jit_calls, jit_finish,
+                                       jit_scorer_free, jit_engine_free};
+
+int mal_engine_jit(mal_engine *en, const mal_ensemble *ensemble, mal_error *e)
+{
+    malcc_jit *j = calloc(1, sizeof *j);
+    if (!j)
+        return mal_error_set(e, "out of memory");
+    const mal_model *models[MAL_MAX_TYPES];
+    for (int i = 0; i < ensemble->n; i++)
+        models[i] = &ensemble->models[i];
+    if (malcc_jit_build(models, ensemble->n, "malstm", j, e) < 0) {
+        free(j);
+        return mal_error_prefix(e, "JIT build of the models failed");
+    }
+    en->ops = &jit_ops;
+    en->ensemble = ensemble;
+    en->impl = j;
+    return 0;
+}
