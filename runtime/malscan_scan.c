@@ -35,6 +35,14 @@ typedef struct scan_out {
     long labels_missing;  /* records beyond the labels file */
 } scan_out;
 
+/* A path in the table: control bytes become '?' so a hostile file name
+ * cannot break the table or drive the terminal. */
+static void print_plain_path(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        putchar(*p < 0x20 || *p == 0x7f ? '?' : *p);
+}
+
 static void emit(scan_out *o, const mal_record_info *info, const float *probs)
 {
     const mal_ensemble *en = o->en;
@@ -61,8 +69,14 @@ static void emit(scan_out *o, const mal_record_info *info, const float *probs)
             printf(", \"truth\": \"%s\"", truth);
         printf("}\n");
     } else {
-        printf("%s\t%" PRIu64 "\t%s\t%.4f\t%" PRIu64 "\t%" PRIu64 "\n", info->input, info->record,
-               en->types[label], (double)probs[label], info->calls, info->unknown);
+        /* the input last, so the columns stay aligned whatever the path length */
+        if (k == 0)
+            printf("%-10s %6s %8s %10s %8s  %s\n", "label", "score", "record", "calls", "unknown",
+                   "input");
+        printf("%-10s %6.4f %8" PRIu64 " %10" PRIu64 " %8" PRIu64 "  ", en->types[label],
+               (double)probs[label], info->record, info->calls, info->unknown);
+        print_plain_path(info->input);
+        putchar('\n');
     }
 }
 

@@ -84,9 +84,11 @@ EOF
 expect 0 "$M" --models "$MODELS" -j 2 --json "$T/sub.txt"
 cmp -s "$T/out" "$T/jit.jsonl" || fail "-j 2 output differs from -j 1"
 expect 0 "$M" --models "$MODELS" -j3 "$T/sub.txt" "$T/sub.txt"
-[ "$(wc -l <"$T/out")" = 60 ] || fail "-j3: $(wc -l <"$T/out") rows for two inputs of 30"
-awk -F'\t' 'NR <= 30 && $2 != NR {bad = 1} NR > 30 && $2 != NR - 30 {bad = 1} NF != 6 {bad = 1}
-    END {exit bad}' "$T/out" || fail "-j3: records out of order or columns wrong"
+[ "$(wc -l <"$T/out")" = 61 ] || fail "-j3: $(wc -l <"$T/out") lines for a header and two inputs of 30"
+awk 'NR == 1 && ($1 != "label" || $6 != "input") {bad = 1}
+    NR > 1 && ($3 != (NR - 2) % 30 + 1 || NF != 6 || $2 < 0 || $2 > 1) {bad = 1}
+    NR > 2 && length($0) != length(prev) {bad = 1} {if (NR > 1) prev = $0}
+    END {exit bad}' "$T/out" || fail "-j3: records out of order or table not aligned"
 
 # ---- --labels: summary consistent with the rows ----
 expect 0 "$M" --models "$MODELS" --json --labels "$T/sub.labels" "$T/sub.txt"
@@ -137,7 +139,8 @@ done
 # the truncated gzip: records before the cut are reported, then the error
 grep -q "c-truncated.gz" "$T/out" || echo "note: no record before the gzip cut" >&2
 expect 1 "$M" --models "$MODELS" "$T/mixed/z-good.txt" "$T/no-such-file"
-[ "$(wc -l <"$T/out")" = 30 ] || fail "missing file stopped the scan"
+[ "$(wc -l <"$T/out")" = 31 ] || fail "missing file stopped the scan"
+grep -q "no-such-file" "$T/err" || fail "missing file not named"
 
 # ---- hostile paths are escaped in JSON ----
 cp "$T/sub.txt" "$T/we\"ird
@@ -145,6 +148,9 @@ name.txt"
 expect 0 "$M" --models "$MODELS" --json "$T/we\"ird
 name.txt"
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/out" || fail "path not escaped"
+expect 0 "$M" --models "$MODELS" "$T/we\"ird
+name.txt"
+[ "$(wc -l <"$T/out")" = 31 ] && grep -q 'we"ird?name.txt' "$T/out" || fail "control byte in a path breaks the table"
 
 # ---- broken models: exit 2, the file named ----
 cp -r "$MODELS" "$T/broken"
