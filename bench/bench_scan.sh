@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Scanning speed and where the time goes, beside the zcat floor, in one run.
+#   bench/bench_scan.sh [MODELS_DIR [RUNS]]     from the source root
+# MODELS_DIR: trained models (default out/models, written by scripts/main-job.sh).
+# For the whole sample and for the dev-split test part, median wall time of RUNS
+# (default 3) runs of:
+#   zcat > /dev/null                  the floor: decompression alone
+#   malscan --count                   read + decompress + tokenise (no models)
+#   malscan --models --engine jit     -j 1 and -j 2: everything (load, JIT, score)
+# and the split read+decompress / tokenise / model load+JIT / model steps by
+# difference, traces/s and MB/s of trace text. The PyTorch peer's streaming
+# figure comes from bench/bench_compiled.sh (it needs the peer's trained models).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODELS=${1:-out/models}
+RUNS=${2:-3}
+SAMPLE=data/mal-api-2019-sample
+B=build-bench-rel
+[ -f "$MODELS/Adware.json" ] || { echo "no models in $MODELS: run scripts/main-job.sh first" >&2; exit 2; }
+cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$B" -j2 --target malscan >/dev/null
+M=$B/runtime/malscan
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export OMP_NUM_THREADS=1
+
+# the test part of the dev split, as its own gzip file
+zcat "$SAMPLE/calls.txt.gz" | awk 'NR==FNR { s[FNR] = $1; next } s[FNR] == "test"' \
+    "$SAMPLE/dev-split.txt" - | gzip -6 >"$T/test.txt.gz"
+echo 'ntclose' >"$T/one.txt"
+
+# median wall seconds of RUNS runs of a command (output discarded)
+median() {
+    local t=()
+    for ((r = 0; r < RUNS; r++)); do
+        local a b
+        a=$(date +%s.%N)
+        "$@" >/dev/null 2>&1 || true
+        b=$(date +%s.%N)
+        t+=("$(awk -v a="$a" -v b="$b" 'BEGIN {print b - a}')")
+    done
+    printf '%s\n' "${t[@]}" | sort -g | awk '{v[NR] = $1} END {printf "%.3f", v[int((NR + 1) / 2)]}'
+}
+
+echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg); models: $MODELS; median of $RUNS runs"
+startup=$(median "$M" --models "$MODELS" "$T/one.txt")
+echo "startup (load 8 model files + libtcc compile/relocate + one 1-call trace): ${startup} s"
+for input in "$SAMPLE/calls.txt.gz" "$T/test.txt.gz"; do
+    name=$([ "$input" = "$T/test.txt.gz" ] && echo "dev-split test part" || echo "whole sample")
+    traces=$(zcat "$input" | wc -l)
+    mb=$(zcat "$input" | wc -c | awk '{printf "%.1f", $1 / 1e6}')
+    calls=$("$M" --count "$input" | awk -F'\t' '{s += $3} END {print s}')
+    z=$(median sh -c "zcat '$input' >/dev/null")
+    c=$(median "$M" --count "$input")
+    j1=$(median "$M" --models "$MODELS" -j 1 "$input")
+    j2=$(median "$M" --models "$MODELS" -j 2 "$input")
+    echo
+    echo "== $name: $traces traces, $calls calls, $mb MB of trace text"
+    printf '%-34s %9s %10s %9s %12s\n' "" "seconds" "traces/s" "MB/s" "x zcat"
+    row() { awk -v n="$1" -v s="$2" -v t="$traces" -v m="$mb" -v z="$z" \
+        'BEGIN {printf "%-34s %9.3f %10.1f %9.1f %12.2f\n", n, s, t / s, m / s, s / z}'; }
+    row "zcat > /dev/null (floor)" "$z"
+    row "malscan --count (read+tokenise)" "$c"
+    row "malscan --models, jit, -j 1" "$j1"
+    row "malscan --models, jit, -j 2" "$j2"
+    awk -v z="$z" -v c="$c" -v s="$startup" -v j="$j1" 'BEGIN {
+        m = j - c - s; if (m < 0) m = 0
+        printf "time split at -j 1: read+decompress %.3f s, tokenise %.3f s, model load+JIT %.3f s, model steps %.3f s (%.0f%%)\n",
+               z, c - z, s, m, 100 * m / j }'
+done
