@@ -78,7 +78,9 @@ static void training_summary(sbuf *b, const char *json)
     cJSON_Delete(root);
 }
 
-static char *provenance(const mal_model *m, const char *what, const char *command)
+/* Provenance comment; `quant` describes the tables (NULL: the host target's). */
+static char *provenance_q(const mal_model *m, const char *what, const char *command,
+                          const char *quant)
 {
     sbuf b = {0};
     sb_puts(&b, "/* ");
@@ -97,9 +99,10 @@ static char *provenance(const mal_model *m, const char *what, const char *comman
                   mal_combine_name(m->scoring.combine), (double)m->scoring.calib_a,
                   (double)m->scoring.calib_b);
         training_summary(&b, m->training_json);
-        sb_puts(&b, " *   quantisation: Embedding + layer-1 input weights + bias folded into a float\n"
-                    " *     table per token; W_h1, W_x2, W_h2 int8, symmetric per row (max|w|/127),\n"
-                    " *     k-major; h fed as round(127 h); int32 accumulation (docs/quantisation.md)\n");
+        sb_puts(&b, quant ? quant
+                          : " *   quantisation: Embedding + layer-1 input weights + bias folded into a float\n"
+                            " *     table per token; W_h1, W_x2, W_h2 int8, symmetric per row (max|w|/127),\n"
+                            " *     k-major; h fed as round(127 h); int32 accumulation (docs/quantisation.md)\n");
     }
     if (command) {
         sb_puts(&b, " *   command: ");
@@ -108,6 +111,11 @@ static char *provenance(const mal_model *m, const char *what, const char *comman
     }
     sb_puts(&b, " * Build: any C99 compiler, FP contraction off (gcc -std=c99 does so). */");
     return sb_take(&b, NULL);
+}
+
+static char *provenance(const mal_model *m, const char *what, const char *command)
+{
+    return provenance_q(m, what, command, NULL);
 }
 
 /* ------------------------------------------------------------- tables */
@@ -212,6 +220,162 @@ static int tables_text(sbuf *b, const mal_model *m, const malcc_tables *t, const
     return 0;
 }
 
+/* ------------------------------------------------- cortex-m target tables */
+
+static void upper(const char *s, char *out, size_t cap);
+
+/* The small profile's provenance line and the tables' description. */
+#define QUANT_SMALL                                                                           \
+    " *   quantisation (small profile): Embedding and layer-1 input weights int8, one scale\n"  \
+    " *     per token / per gate row, the input row formed per token; W_h1, W_x2, W_h2 int8,\n" \
+    " *     symmetric per row (max|w|/127), k-major; h fed as round(127 h); int32\n"            \
+    " *     accumulation (docs/quantisation.md, docs/embedded.md)\n"
+#define TABLES_DOC_SMALL                                                                       \
+    " *   emb[v][e]  = round(embedding[v][e] / semb[v]), semb[v] = max_e |embedding[v][e]| / 127\n" \
+    " *   wx1[r][e]  = round(W_x1[r][e] / sx1[r]), sx1[r] = max_e |W_x1[r][e]| / 127\n"         \
+    " *   b1[r]      = the layer-1 bias (float); emb and wx1 are row-major"
+#define TABLES_DOC_FAST " *   tok[v][r]  = b1[r] + sum_e W_x1[r][e] * embedding[v][e]     (float)"
+
+/* int8 rows printed as they are stored; `what` names a row in its comment
+ * ("k", "r"), or the rows are vocabulary ids named by `row_names`. */
+static void int8_rows_m(sbuf *b, const char *decl, const int8_t *x, int rows, int cols,
+                        const char *what, const mal_vocab *row_names)
+{
+    sb_puts(b, decl);
+    sb_puts(b, " = {\n");
+    for (int r = 0; r < rows; r++) {
+        const char *nm = row_names ? mal_vocab_name(row_names, r) : NULL;
+        if (nm && malcc_safe_name(nm) == 0)
+            sb_printf(b, "    /* %d %s */ {", r, nm);
+        else if (row_names)
+            sb_printf(b, "    /* %d (no name) */ {", r);
+        else
+            sb_printf(b, "    /* %s = %d */ {", what, r);
+        for (int c = 0; c < cols; c++) {
+            if (c && c % 20 == 0)
+                sb_puts(b, "\n        ");
+            sb_printf(b, "%d%s", x[(size_t)r * cols + c], c + 1 < cols ? "," : "");
+        }
+        sb_puts(b, r + 1 < rows ? "},\n" : "}\n");
+    }
+    sb_puts(b, "};\n");
+}
+
+/* The cortex-m model tables: the layer-1 input side of the profile, the int8
+ * matrices and the float vectors. No names (one shared table: vocab.c). */
+static int tables_text_m(sbuf *b, const mal_model *m, const malcc_tables *t, const char *P,
+                         int small, mal_error *e)
+{
+    const int G1 = 4 * t->H1, G2 = 4 * t->H2;
+    char d[256];
+    if (small) {
+        if (!t->emb || !t->semb || !t->wx1 || !t->sx1 || !t->b1)
+            return mal_error_set(e, "%s: small-profile tables missing", m->type);
+        sb_puts(b, "/* Layer 1's input side, unfolded (small profile): the int8 embedding, one\n"
+                   " * row per token id, and its per-token scales. */\n");
+        snprintf(d, sizeof d, "static const int8_t %s_emb[%d][%d]", P, t->V, t->E);
+        int8_rows_m(b, d, t->emb, t->V, t->E, NULL, &m->vocab);
+        snprintf(d, sizeof d, "static const float %s_semb[%d]", P, t->V);
+        float_rows(b, d, t->semb, 1, t->V, NULL);
+        sb_puts(b, "\n/* The int8 layer-1 input weights W_x1, row-major (one row per gate row r),\n"
+                   " * their per-row scales, and the layer-1 bias. */\n");
+        snprintf(d, sizeof d, "static const int8_t %s_wx1[%d][%d]", P, G1, t->E);
+        int8_rows_m(b, d, t->wx1, G1, t->E, "r", NULL);
+        snprintf(d, sizeof d, "static const float %s_sx1[%d]", P, G1);
+        float_rows(b, d, t->sx1, 1, G1, NULL);
+        snprintf(d, sizeof d, "static const float %s_b1[%d]", P, G1);
+        float_rows(b, d, t->b1, 1, G1, NULL);
+    } else {
+        if (!t->tok)
+            return mal_error_set(e, "%s: folded token table missing", m->type);
+        sb_puts(b, "/* Layer 1, folded per token (fast profile): gate pre-activations (i, f, g, o)\n"
+                   " * before the recurrent term. */\n");
+        snprintf(d, sizeof d, "static const float %s_tok[%d][%d]", P, t->V, G1);
+        float_rows(b, d, t->tok, t->V, G1, &m->vocab);
+    }
+    sb_puts(b, "\n/* Layer 1 recurrent weights, int8, k-major: wh1[k][r] ~ W_h1[r][k] / s_r. */\n");
+    snprintf(d, sizeof d, "static const int8_t %s_wh1[%d][%d]", P, t->H1, G1);
+    int8_rows(b, d, t->wh1, t->H1, G1);
+    snprintf(d, sizeof d, "static const float %s_swh1[%d]", P, G1);
+    float_rows(b, d, t->swh1, 1, G1, NULL);
+    sb_puts(b, "\n/* Layer 2 input weights (from h1), int8, k-major, and their row scales. */\n");
+    snprintf(d, sizeof d, "static const int8_t %s_wx2[%d][%d]", P, t->H1, G2);
+    int8_rows(b, d, t->wx2, t->H1, G2);
+    snprintf(d, sizeof d, "static const float %s_swx2[%d]", P, G2);
+    float_rows(b, d, t->swx2, 1, G2, NULL);
+    sb_puts(b, "\n/* Layer 2 recurrent weights, int8, k-major, and their row scales. */\n");
+    snprintf(d, sizeof d, "static const int8_t %s_wh2[%d][%d]", P, t->H2, G2);
+    int8_rows(b, d, t->wh2, t->H2, G2);
+    snprintf(d, sizeof d, "static const float %s_swh2[%d]", P, G2);
+    float_rows(b, d, t->swh2, 1, G2, NULL);
+    sb_puts(b, "\n/* Layer 2 bias and the dense layer's weights. */\n");
+    snprintf(d, sizeof d, "static const float %s_b2[%d]", P, G2);
+    float_rows(b, d, t->b2, 1, G2, NULL);
+    snprintf(d, sizeof d, "static const float %s_wd[%d]", P, t->H2);
+    float_rows(b, d, t->wd, 1, t->H2, NULL);
+    return 0;
+}
+
+/* vocab.h / vocab.c (cortex-m): the one name table all models share. */
+static int render_vocab(const mal_model *m, const malcc_tables *t, const char *prefix,
+                        const char *tdir, const char *command, char **h_text, char **c_text,
+                        mal_error *e)
+{
+    char VP[MALCC_IDENT_MAX + 8], VU[sizeof VP], V[16], C[16];
+    sbuf tb = {0}, hb = {0}, cb = {0};
+    char *prov = NULL, *htmpl = NULL, *ctmpl = NULL, *tables = NULL;
+    int rc = -1;
+    *h_text = *c_text = NULL;
+    snprintf(VP, sizeof VP, "%.48s_vocab", prefix);
+    upper(VP, VU, sizeof VU);
+    snprintf(V, sizeof V, "%d", t->V);
+    snprintf(C, sizeof C, "%d", t->count);
+    const char *id_t = t->V <= 65535 ? "uint16_t" : "int32_t";
+    sb_printf(&tb, "static const char *const %s_names[%d] = {\n", VP, t->count);
+    for (int i = 0; i < t->count; i++) {
+        /* the C-string escaper: only [a-z0-9_] may pass into a literal */
+        if (malcc_safe_name(t->names[i]) < 0) {
+            mal_error_set(e, "%s: vocabulary name %d is not [a-z0-9_]", m->type, i);
+            goto out;
+        }
+        sb_printf(&tb, "    \"%s\",\n", t->names[i]);
+    }
+    sb_puts(&tb, "};\n");
+    sb_printf(&tb, "static const %s %s_ids[%d] = {", id_t, VP, t->count);
+    for (int i = 0; i < t->count; i++)
+        sb_printf(&tb, "%s%d%s", i % 16 ? "" : "\n    ", (int)t->ids[i], i + 1 < t->count ? ", " : "\n");
+    sb_puts(&tb, "};");
+    tables = sb_take(&tb, NULL);
+    prov = provenance_q(NULL, "vocab", command, NULL);
+    htmpl = malcc_read_template(tdir, "cortex-m/vocab.h.in", e);
+    ctmpl = htmpl ? malcc_read_template(tdir, "cortex-m/vocab.c.in", e) : NULL;
+    if (!htmpl || !ctmpl)
+        goto out;
+    if (!tables || !prov) {
+        mal_error_set(e, "vocab: out of memory");
+        goto out;
+    }
+    const malcc_var vars[] = {{"provenance", prov}, {"VOCAB", VP}, {"VU", VU}, {"V", V},
+                              {"COUNT", C}, {"tables", tables}};
+    const int nv = (int)(sizeof vars / sizeof *vars);
+    if (malcc_render(htmpl, "cortex-m/vocab.h.in", vars, nv, &hb, e) < 0 ||
+        malcc_render(ctmpl, "cortex-m/vocab.c.in", vars, nv, &cb, e) < 0)
+        goto out;
+    *h_text = sb_take(&hb, NULL);
+    *c_text = sb_take(&cb, NULL);
+    if (!*h_text || !*c_text) {
+        free(*h_text), free(*c_text);
+        *h_text = *c_text = NULL;
+        mal_error_set(e, "vocab: out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    sb_free(&tb), sb_free(&hb), sb_free(&cb);
+    free(prov), free(htmpl), free(ctmpl), free(tables);
+    return rc;
+}
+
 /* ------------------------------------------------------------- models */
 
 static void upper(const char *s, char *out, size_t cap)
@@ -231,12 +395,18 @@ static char *float_lit(float x)
     return sb_take(&b, NULL);
 }
 
-int malcc_render_model(const mal_model *m, const malcc_tables *t, const char *prefix,
-                       const char *ident, int mode, const char *tdir, const char *command,
-                       char **h_text, char **c_text, mal_error *e)
+/* One model's .h/.c text for a target. The host target (and the JIT) use
+ * templates/model.*.in; cortex-m uses templates/cortex-m/model.*.in with the
+ * profile's tables (`t` from malcc_tables_build_small for the small one). */
+static int render_model(const mal_model *m, const malcc_tables *t, const char *prefix,
+                        const char *ident, int mode, malcc_target target, malcc_profile profile,
+                        const char *tdir, const char *command, char **h_text, char **c_text,
+                        mal_error *e)
 {
+    const int cm = target == MALCC_TARGET_CORTEX_M;
+    const int small = cm && profile == MALCC_PROFILE_SMALL;
     char P[2 * MALCC_IDENT_MAX + 2], PU[sizeof P];
-    char nums[16][32];
+    char nums[18][32], vocab[MALCC_IDENT_MAX + 8];
     int rc = -1;
     char *prov = NULL, *htmpl = NULL, *ctmpl = NULL, *tables = NULL, *db = NULL, *ca = NULL,
          *cb = NULL, *h = NULL, *header = NULL, *rule = NULL;
@@ -267,6 +437,9 @@ int malcc_render_model(const mal_model *m, const malcc_tables *t, const char *pr
     snprintf(nums[13], 32, "%d", m->pool == MAL_POOL_MEAN);
     snprintf(nums[14], 32, "%d", m->scoring.dedup != 0);
     snprintf(nums[15], 32, "%d", m->scoring.combine == MAL_COMBINE_MAX);
+    snprintf(nums[16], 32, "%d", t->E);
+    snprintf(nums[17], 32, "%d", 4 * (t->H1 > t->H2 ? t->H1 : t->H2));
+    snprintf(vocab, sizeof vocab, "%.48s_vocab", prefix);
     char act_id[8];
     snprintf(act_id, sizeof act_id, "%d", (int)m->act);
     sb_printf(&rb, "window %d, stride %d%s, max_windows %d, dedup %d, combine %s", sc->window,
@@ -274,12 +447,12 @@ int malcc_render_model(const mal_model *m, const malcc_tables *t, const char *pr
               mal_combine_name(sc->combine));
     rule = sb_take(&rb, NULL);
 
-    prov = provenance(m, P, command);
-    htmpl = malcc_read_template(tdir, "model.h.in", e);
-    ctmpl = htmpl ? malcc_read_template(tdir, "model.c.in", e) : NULL;
+    prov = provenance_q(m, P, command, small ? QUANT_SMALL : NULL);
+    htmpl = malcc_read_template(tdir, cm ? "cortex-m/model.h.in" : "model.h.in", e);
+    ctmpl = htmpl ? malcc_read_template(tdir, cm ? "cortex-m/model.c.in" : "model.c.in", e) : NULL;
     if (!htmpl || !ctmpl)
         goto out;
-    if (tables_text(&tb, m, t, P, mode, e) < 0)
+    if ((cm ? tables_text_m(&tb, m, t, P, small, e) : tables_text(&tb, m, t, P, mode, e)) < 0)
         goto out;
     tables = sb_take(&tb, NULL);
     db = float_lit(t->db);
@@ -297,6 +470,10 @@ int malcc_render_model(const mal_model *m, const malcc_tables *t, const char *pr
         {"POOL_MEAN", nums[13]}, {"DEDUP", nums[14]}, {"COMBINE_MAX", nums[15]},
         {"ACT", mal_act_name(m->act)}, {"ACT_ID", act_id}, {"DENSE_B", db},
         {"CALIB_A", ca}, {"CALIB_B", cb}, {"RULE", rule}, {"tables", tables},
+        /* cortex-m only (the host templates do not use them) */
+        {"E", nums[16]}, {"GMAX", nums[17]}, {"ID_T", t->V <= 65535 ? "uint16_t" : "int32_t"},
+        {"SMALL", small ? "1" : "0"}, {"PROFILE", small ? "small" : "fast"}, {"VOCAB", vocab},
+        {"IDENT", ident}, {"tables_doc", small ? TABLES_DOC_SMALL : TABLES_DOC_FAST},
         {"header", ""},
     };
     const int nv = (int)(sizeof vars / sizeof *vars);
@@ -335,6 +512,14 @@ out:
     free(prov), free(htmpl), free(ctmpl), free(tables), free(db), free(ca), free(cb), free(h);
     free(header), free(rule);
     return rc;
+}
+
+int malcc_render_model(const mal_model *m, const malcc_tables *t, const char *prefix,
+                       const char *ident, int mode, const char *tdir, const char *command,
+                       char **h_text, char **c_text, mal_error *e)
+{
+    return render_model(m, t, prefix, ident, mode, MALCC_TARGET_HOST, MALCC_PROFILE_FAST, tdir,
+                        command, h_text, c_text, e);
 }
 
 int malcc_render_ensemble(const mal_model *const *models, char idents[][MALCC_IDENT_MAX + 1], int n,
@@ -454,18 +639,48 @@ int malcc_generate(const mal_model *const *models, int n, const malcc_opts *o, m
     char idents[MALCC_MAX_MODELS][MALCC_IDENT_MAX + 1];
     if (malcc_order(models, n, sorted, idents, e) < 0)
         return -1;
+    const malcc_target target = o ? o->target : MALCC_TARGET_HOST;
+    malcc_profile profile = o ? o->profile : MALCC_PROFILE_DEFAULT;
+    if (target != MALCC_TARGET_HOST && target != MALCC_TARGET_CORTEX_M)
+        return mal_error_set(e, "unknown target %d", (int)target);
+    if (profile == MALCC_PROFILE_DEFAULT)
+        profile = target == MALCC_TARGET_CORTEX_M ? MALCC_PROFILE_SMALL : MALCC_PROFILE_FAST;
+    if (profile != MALCC_PROFILE_FAST && profile != MALCC_PROFILE_SMALL)
+        return mal_error_set(e, "unknown profile %d", (int)profile);
+    if (target == MALCC_TARGET_HOST && profile != MALCC_PROFILE_FAST)
+        return mal_error_set(e, "the host target has only the fast profile "
+                                "(the small one is for --target cortex-m)");
     char *hs[MALCC_MAX_MODELS] = {0};
     int rc = -1;
+    if (target == MALCC_TARGET_CORTEX_M) {
+        /* vocab.c/.h hold the shared name table: a model may not take the name */
+        for (int i = 0; i < n; i++)
+            if (strcmp(idents[i], "vocab") == 0)
+                return mal_error_set(e, "%s: type name is reserved for --target cortex-m ('vocab')",
+                                     sorted[i]->type);
+    }
     for (int i = 0; i < n; i++) {
         malcc_tables t;
         char *c = NULL, fname[MALCC_IDENT_MAX + 8];
-        if (malcc_tables_build(sorted[i], &t, e) < 0)
+        const int small = profile == MALCC_PROFILE_SMALL;
+        if ((small ? malcc_tables_build_small(sorted[i], &t, e) : malcc_tables_build(sorted[i], &t, e)) < 0)
             goto out;
-        int r = malcc_render_model(sorted[i], &t, prefix, idents[i], MALCC_STANDALONE, tdir, command,
-                                   &hs[i], &c, e);
+        int r = render_model(sorted[i], &t, prefix, idents[i], MALCC_STANDALONE, target, profile, tdir,
+                             command, &hs[i], &c, e);
+        if (r == 0 && i == 0 && target == MALCC_TARGET_CORTEX_M) {
+            char *vh = NULL, *vc = NULL;
+            r = render_vocab(sorted[0], &t, prefix, tdir, command, &vh, &vc, e);
+            if (r == 0 && add_file(out, "vocab.h", vh, e) < 0) {
+                free(vc);
+                r = -1;
+            } else if (r == 0 && add_file(out, "vocab.c", vc, e) < 0)
+                r = -1;
+        }
         malcc_tables_free(&t);
-        if (r < 0)
+        if (r < 0) {
+            free(c);
             goto out;
+        }
         snprintf(fname, sizeof fname, "%.48s.c", idents[i]);
         if (add_file(out, fname, c, e) < 0)
             goto out;

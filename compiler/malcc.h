@@ -52,17 +52,44 @@ typedef struct malcc_tables {
     int count;               /* names present */
     const char **names;      /* [count] names sorted (strcmp), pointing into the model's vocab */
     int32_t *ids;            /* [count] id of names[i] */
+    /* Small profile only (malcc_tables_build_small; NULL otherwise): the
+     * unfolded layer-1 input side, int8 with one scale per row:
+     *   tok[v][r] ~ b1[r] + (sx1[r] * semb[v]) * sum_e wx1[r][e] * emb[v][e] */
+    int8_t *emb;             /* [V][E]     round(emb[v][e] / semb[v]) */
+    float *semb;             /* [V]        max_e |emb[v][e]| / 127 */
+    int8_t *wx1;             /* [4*H1][E]  round(W_x1[r][e] / sx1[r]), row-major */
+    float *sx1;              /* [4*H1]     max_e |W_x1[r][e]| / 127 */
+    float *b1;               /* [4*H1]     layer-1 bias */
 } malcc_tables;
 
 int malcc_tables_build(const mal_model *m, malcc_tables *t, mal_error *e);
+/* The small profile's tables: everything malcc_tables_build makes but `tok`
+ * (left NULL), plus emb/semb/wx1/sx1/b1. */
+int malcc_tables_build_small(const mal_model *m, malcc_tables *t, mal_error *e);
 void malcc_tables_free(malcc_tables *t);
 
 /* ---- the compiler ---- */
+/* Targets: the host (default; what the JIT builds too) and small devices
+ * (Cortex-M: no OS, malloc or libm; lean state; one shared name table). */
+typedef enum malcc_target { MALCC_TARGET_HOST = 0, MALCC_TARGET_CORTEX_M = 1 } malcc_target;
+/* Size/speed trade-off of the layer-1 input side (cortex-m target):
+ *   fast   the float table folded per token (V x 4H1 floats: 547 KB for the
+ *          paper's shapes), no work per token; the host target's bits
+ *   small  int8 embedding + int8 W_x1 with per-row scales (~12 KB), E
+ *          multiply-adds per gate row and token; scores differ slightly */
+typedef enum malcc_profile {
+    MALCC_PROFILE_DEFAULT = 0,   /* host: fast; cortex-m: small */
+    MALCC_PROFILE_FAST = 1,
+    MALCC_PROFILE_SMALL = 2
+} malcc_profile;
+
 typedef struct malcc_opts {
     const char *prefix;       /* identifier prefix of every generated symbol; NULL = "malstm" */
     int with_main;            /* emit main.c (reads traces from stdin) */
     const char *command;      /* command line for the provenance comment (sanitised) */
     const char *template_dir; /* NULL: $MALSTM_TEMPLATE_DIR or the build-time MALSTM_TEMPLATE_DIR */
+    malcc_target target;      /* 0 = host */
+    malcc_profile profile;    /* 0 = the target's default; host knows only fast */
 } malcc_opts;
 
 typedef struct malcc_file {

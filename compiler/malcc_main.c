@@ -1,5 +1,6 @@
 /* malcc - compile trained models into specialised int8 C.
- *   malcc MODEL.json... -o DIR [--main] [--prefix NAME] [--target host]
+ *   malcc MODEL.json... -o DIR [--main] [--prefix NAME] [--target host|cortex-m]
+ *         [--profile small|fast]
  * Exit status: 0 ok, 1 error, 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,11 +10,26 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: malcc MODEL.json... -o DIR [--main] [--prefix NAME] [--target host]\n"
-                    "  -o DIR         output directory (written atomically, replaced if it exists)\n"
-                    "  --main         also emit main.c: cc -O2 *.c -o classify\n"
-                    "  --prefix NAME  prefix of every generated symbol (default malstm)\n"
-                    "  --target host  the only target of this issue (cortex-m is separate)\n");
+    fprintf(stderr,
+            "usage: malcc MODEL.json... -o DIR [--main] [--prefix NAME] [--target host|cortex-m]\n"
+            "             [--profile small|fast]\n"
+            "  -o DIR           output directory (written atomically, replaced if it exists)\n"
+            "  --main           also emit main.c (stdio): cc -O2 *.c -o classify\n"
+            "  --prefix NAME    prefix of every generated symbol (default malstm)\n"
+            "  --target host    (default) the host build; the libtcc JIT uses the same code\n"
+            "  --target cortex-m\n"
+            "                   small devices (arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb\n"
+            "                   -mfloat-abi=hard -mfpu=fpv4-sp-d16 -ffp-contract=off): no OS,\n"
+            "                   malloc or libm; lean per-model state; one shared name table\n"
+            "                   (vocab.c); bit-identical on the board and the host\n"
+            "  --profile P      the size/speed trade-off of layer 1's input side:\n"
+            "                   fast   float table folded per token: 342 x 400 floats = 547 KB\n"
+            "                          per paper-shape model, no work per token; the host\n"
+            "                          target's scores bit for bit (host: the only profile)\n"
+            "                   small  int8 embedding + int8 input matrix with per-row scales\n"
+            "                          (~12 KB; ~150 KB flash per model in all), 6.4 k extra\n"
+            "                          multiply-adds per call; scores differ slightly (one more\n"
+            "                          quantisation). Default for cortex-m\n");
     return 2;
 }
 
@@ -32,8 +48,23 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--prefix") == 0 && i + 1 < argc)
             o.prefix = argv[++i];
         else if (strcmp(a, "--target") == 0 && i + 1 < argc) {
-            if (strcmp(argv[++i], "host") != 0) {
-                fprintf(stderr, "malcc: unknown target '%s' (this build knows: host)\n", argv[i]);
+            i++;
+            if (strcmp(argv[i], "host") == 0)
+                o.target = MALCC_TARGET_HOST;
+            else if (strcmp(argv[i], "cortex-m") == 0)
+                o.target = MALCC_TARGET_CORTEX_M;
+            else {
+                fprintf(stderr, "malcc: unknown target '%s' (known: host, cortex-m)\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(a, "--profile") == 0 && i + 1 < argc) {
+            i++;
+            if (strcmp(argv[i], "fast") == 0)
+                o.profile = MALCC_PROFILE_FAST;
+            else if (strcmp(argv[i], "small") == 0)
+                o.profile = MALCC_PROFILE_SMALL;
+            else {
+                fprintf(stderr, "malcc: unknown profile '%s' (known: small, fast)\n", argv[i]);
                 return 2;
             }
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -50,6 +81,10 @@ int main(int argc, char **argv)
     }
     if (!outdir || n == 0)
         return usage();
+    if (o.target == MALCC_TARGET_HOST && o.profile == MALCC_PROFILE_SMALL) {
+        fprintf(stderr, "malcc: --profile small needs --target cortex-m (the host target is fast only)\n");
+        return 2;
+    }
     /* the command line for the provenance comment (sanitised there) */
     size_t len = 1;
     for (int i = 0; i < argc; i++)

@@ -4,7 +4,11 @@
  * (computed in double, rounded once). The three remaining matrices (W_h1,
  * W_x2, W_h2) become int8 with one scale per row (symmetric, max-abs / 127),
  * stored k-major: q[k][r] = round(W[r][k] / s_r). The generated code feeds
- * them h quantised as round(127 h), so z_r += (s_r / 127) * sum_k q[k][r] q_h[k]. */
+ * them h quantised as round(127 h), so z_r += (s_r / 127) * sum_k q[k][r] q_h[k].
+ *
+ * The small profile (cortex-m target) does not fold: the embedding and W_x1
+ * become int8 row by row (one scale per token, one per gate row), and the
+ * generated code forms tok[v][r] from them when a token arrives. */
 #include "malcc.h"
 
 #include <math.h>
@@ -34,18 +38,57 @@ static void quantise(const float *w, int R, int K, int8_t *q, float *deq)
     }
 }
 
+/* The small profile's row quantiser: W [R][K] row-major -> int8 [R][K]
+ * (row-major: one row is one token's embedding or one gate row of W_x1) and
+ * scale[R] = max_k |W[r][k]| / 127, so W[r][k] ~ scale[r] * q[r][k]. */
+static void quantise_rows(const float *w, int R, int K, int8_t *q, float *scale)
+{
+    for (int r = 0; r < R; r++) {
+        double amax = 0.0;
+        for (int k = 0; k < K; k++) {
+            double a = fabs((double)w[(size_t)r * K + k]);
+            if (a > amax)
+                amax = a;
+        }
+        double s = amax / 127.0;
+        for (int k = 0; k < K; k++) {
+            long v = s > 0.0 ? lround((double)w[(size_t)r * K + k] / s) : 0;
+            if (v > 127)
+                v = 127;
+            if (v < -127)
+                v = -127;
+            q[(size_t)r * K + k] = (int8_t)v;
+        }
+        scale[r] = (float)s;
+    }
+}
+
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int malcc_tables_build(const mal_model *m, malcc_tables *t, mal_error *e)
+static int tables_build(const mal_model *m, malcc_tables *t, int small, mal_error *e)
 {
     memset(t, 0, sizeof *t);
     const int V = m->vocab.size, E = m->embed, H1 = m->l1.hidden, H2 = m->l2.hidden;
     const int G1 = 4 * H1, G2 = 4 * H2;
     t->V = V, t->E = E, t->H1 = H1, t->H2 = H2;
-    t->tok = malloc(sizeof(float) * (size_t)V * G1);
+    if (small) {
+        t->emb = malloc((size_t)V * E);
+        t->semb = malloc(sizeof(float) * V);
+        t->wx1 = malloc((size_t)G1 * E);
+        t->sx1 = malloc(sizeof(float) * G1);
+        t->b1 = malloc(sizeof(float) * G1);
+        if (!t->emb || !t->semb || !t->wx1 || !t->sx1 || !t->b1) {
+            malcc_tables_free(t);
+            return mal_error_set(e, "%s: out of memory building tables", m->type);
+        }
+        quantise_rows(m->embedding, V, E, t->emb, t->semb);
+        quantise_rows(m->l1.wx, G1, E, t->wx1, t->sx1);
+        memcpy(t->b1, m->l1.b, sizeof(float) * G1);
+    } else
+        t->tok = malloc(sizeof(float) * (size_t)V * G1);
     t->wh1 = malloc((size_t)H1 * G1);
     t->swh1 = malloc(sizeof(float) * G1);
     t->wx2 = malloc((size_t)H1 * G2);
@@ -56,12 +99,12 @@ int malcc_tables_build(const mal_model *m, malcc_tables *t, mal_error *e)
     t->wd = malloc(sizeof(float) * H2);
     t->names = malloc(sizeof(char *) * (size_t)(m->vocab.count + 1));
     t->ids = malloc(sizeof(int32_t) * (size_t)(m->vocab.count + 1));
-    if (!t->tok || !t->wh1 || !t->swh1 || !t->wx2 || !t->swx2 || !t->wh2 || !t->swh2 || !t->b2 ||
+    if ((!small && !t->tok) || !t->wh1 || !t->swh1 || !t->wx2 || !t->swx2 || !t->wh2 || !t->swh2 || !t->b2 ||
         !t->wd || !t->names || !t->ids) {
         malcc_tables_free(t);
         return mal_error_set(e, "%s: out of memory building tables", m->type);
     }
-    for (int v = 0; v < V; v++)
+    for (int v = 0; v < V && !small; v++)
         for (int r = 0; r < G1; r++) {
             double z = m->l1.b[r];
             for (int k = 0; k < E; k++)
@@ -87,6 +130,16 @@ int malcc_tables_build(const mal_model *m, malcc_tables *t, mal_error *e)
     return 0;
 }
 
+int malcc_tables_build(const mal_model *m, malcc_tables *t, mal_error *e)
+{
+    return tables_build(m, t, 0, e);
+}
+
+int malcc_tables_build_small(const mal_model *m, malcc_tables *t, mal_error *e)
+{
+    return tables_build(m, t, 1, e);
+}
+
 void malcc_tables_free(malcc_tables *t)
 {
     if (!t)
@@ -94,5 +147,6 @@ void malcc_tables_free(malcc_tables *t)
     free(t->tok), free(t->wh1), free(t->swh1), free(t->wx2), free(t->swx2);
     free(t->wh2), free(t->swh2), free(t->b2), free(t->wd);
     free(t->names), free(t->ids);
+    free(t->emb), free(t->semb), free(t->wx1), free(t->sx1), free(t->b1);
     memset(t, 0, sizeof *t);
 }
