@@ -4,18 +4,19 @@
 #
 #   bash bench/bench_embedded.sh build
 #
-# Profiles:
-#   fast   malcc's output as is: Embedding + W_x1 + b1 folded into a float
-#          table per token (342 x 400 floats per model)
-#   small  embedded/small_profile.py: the same sources with that table
-#          unfolded to an int8 embedding + int8 input matrix
+# Profiles (malcc --target cortex-m --profile P):
+#   fast   Embedding + W_x1 + b1 folded into a float table per token
+#          (342 x 400 floats per model); the host target's bits
+#   small  that table unfolded to an int8 embedding + int8 input matrix with
+#          per-row scales (the default for cortex-m)
 # For each, the sources are built with arm-none-eabi-gcc (-mcpu=cortex-m4
 # -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -ffp-contract=off -O2) and with
 # host gcc -O2, and embedded/runner.c runs $EMB_BENCH_TRACES (default 4)
 # sample traces (last 342 calls) on both.
 #
 # Figures:
-#   flash   .text + .rodata + .data of the model's object (arm-none-eabi-size -A)
+#   flash   .text + .rodata + .data of the model's object (arm-none-eabi-size -A);
+#           the ensemble adds ensemble.c and vocab.c (the one name table)
 #   RAM     .data + .bss of the object (0: the generated code has no mutable
 #           globals) + the caller-owned state (sizeof) + stack used (measured
 #           by painting the stack and finding the deepest overwritten word)
@@ -50,8 +51,8 @@ else
   mkdir "$W/models" && "$W/make_models" "$DATA/api_index.txt" "$W/models" 7
   models=("$W/models"/*.json); what="synthetic, paper shapes E16/H100/H100, seed 7"
 fi
-"$B/compiler/malcc" "${models[@]}" -o "$W/gen-fast" >/dev/null
-python3 "$SRC/embedded/small_profile.py" "$W/gen-fast" "$W/gen-small" "${models[@]}" >/dev/null
+"$B/compiler/malcc" "${models[@]}" -o "$W/gen-fast" --target cortex-m --profile fast >/dev/null
+"$B/compiler/malcc" "${models[@]}" -o "$W/gen-small" --target cortex-m --profile small >/dev/null
 python3 "$SRC/embedded/make_traces.py" "$DATA/calls.txt.gz" "$DATA/api_index.txt" "$N" 342 "$W/traces.c"
 
 # build + run one profile: $1 = name, $2 = gen dir, $3 = rodata region, $4 = opt flags
@@ -107,8 +108,8 @@ report() {   # $1 = profile name, $2 = label
       for (i = 1; i <= n; i++) {
         m = order[i]
         fl = at[m] + ar[m] + ad[m]; tf += fl; th += ht[m]
-        if (m == "ensemble") {
-          printf "%-11s %10d %9s %8s %8s %8s %11s %11s | %11d %10s\n", "ensemble.c", fl, kb(fl), "", "", "", "", "", ht[m], ""
+        if (m == "ensemble" || m == "vocab") {
+          printf "%-11s %10d %9s %8s %8s %8s %11s %11s | %11d %10s\n", m ".c", fl, kb(fl), "", "", "", "", "", ht[m], ""
           continue
         }
         st = A["state", m]; sk = A["stack", m]; ram = ad[m] + ab[m] + st + sk
@@ -118,8 +119,8 @@ report() {   # $1 = profile name, $2 = label
       }
       es = A["state", "ensemble"]; ek = A["stack", "ensemble"]
       printf "%-11s %10d %9s %8d %8d %8d %11.0f %11.0f | %11d %10.0f\n", "ENSEMBLE", tf, kb(tf), es, ek, es + ek, ps, A["per_call", "ensemble"], th, hs
-      printf "  flash: all generated objects (incl. the name tables for step_name); budget 1.2 MiB = 1258291 -> %s\n", (tf <= 1258291 ? "fits" : "does NOT fit")
-      printf "  RAM, streaming all 8 (ensemble state + stack): %d B; budget 16 KiB -> %s\n", es + ek, (es + ek <= 16384 ? "fits" : "does NOT fit")
+      printf "  flash: all generated objects (incl. the shared name table): %d B = %.3f MB = %.3f MiB; budget 1.2 MB = 1200000 B -> %s\n", tf, tf / 1e6, tf / 1048576, (tf <= 1200000 ? "fits" : "does NOT fit")
+      printf "  RAM, streaming all 8 (ensemble state %d + painted stack %d): %d B; budget 16 KiB = 16384 B -> %s (16 kB = 16000 B -> %s)\n", es, ek, es + ek, (es + ek <= 16384 ? "fits" : "does NOT fit"), (es + ek <= 16000 ? "fits" : "does NOT fit")
       printf "  RAM, paper window run model by model (caller keeps the last 342 ids as uint16 = 684 B, one %d B window reused, stack %d B): %d B -> %s\n", win, sw, 684 + win + sw, (684 + win + sw <= 16384 ? "fits" : "does NOT fit")
       printf "  insn/call: %s_init + steps + score over the trace, per call (stride 0: score runs the window)\n", "<model>"
     }' "$W/$name.arm.sz" "$W/$name.host.sz" "$W/arm-$name.out" "$W/host-$name.out"
