@@ -9,17 +9,7 @@ BUILD=${1:?usage: cli_malscan_count.sh BUILD_DIR}
 M=$BUILD/runtime/malscan
 SAMPLE=data/mal-api-2019-sample/calls.txt.gz
 CAPE=data/cape-reports
-T=$(mktemp -d "${TMPDIR:-/tmp}/malscan-cli-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-# expect STATUS CMD...: run, keep stdout/stderr in $T/out, $T/err
-expect() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"
-    local got=$?
-    [ "$got" = "$want" ] || fail "exit $got, wanted $want: $* ($(head -c 300 "$T/err"))"
-}
+. "$(dirname "$0")/support/cli_lib.sh"   # $T, fail, expect, finish
 
 [ -x "$M" ] || { echo "FAIL: no $M" >&2; exit 1; }
 
@@ -150,8 +140,4 @@ fi
 grep -q "^malscan: $T/bigstr.json.gz: record 1, byte 67108936: JSON string or number longer than 67108864 bytes" \
     "$T/err" || fail "100 MB string message: $(grep malscan: "$T/err")"
 
-if [ "$fails" -gt 0 ]; then
-    echo "$fails check(s) failed" >&2
-    exit 1
-fi
-echo "cli_malscan_count: all checks passed"
+finish cli_malscan_count

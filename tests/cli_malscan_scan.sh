@@ -14,16 +14,7 @@ M=$BUILD/runtime/malscan
 TRAIN=$BUILD/trainer/maltrain
 SAMPLE=data/mal-api-2019-sample
 CAPE=data/cape-reports
-T=$(mktemp -d "${TMPDIR:-/tmp}/malscan-scan-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-expect() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"
-    local got=$?
-    [ "$got" = "$want" ] || fail "exit $got, wanted $want: $* ($(head -c 300 "$T/err"))"
-}
+. "$(dirname "$0")/support/cli_lib.sh"   # $T, fail, expect, finish
 
 [ -x "$M" ] && [ -x "$TRAIN" ] || { echo "FAIL: no $M or $TRAIN" >&2; exit 1; }
 
@@ -160,5 +151,4 @@ grep -q "Virus.json" "$T/err" || fail "truncated model not named: $(cat "$T/err"
 mkdir "$T/empty-models"
 expect 2 "$M" --models "$T/empty-models" "$T/sub.txt"
 
-[ "$fails" = 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
-echo "cli_malscan_scan: all checks passed"
+finish cli_malscan_scan
