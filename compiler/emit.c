@@ -261,6 +261,34 @@ static void int8_rows_m(sbuf *b, const char *decl, const int8_t *x, int rows, in
     sb_puts(b, "};\n");
 }
 
+/* A k-major int8 matrix w[K][R] (as malcc_tables holds it) in the cortex-m
+ * target's pair layout: row p of the table holds k = 2p and 2p+1 (k = K is
+ * zero when K is odd), and for every row pair r, r+1 the four bytes
+ *   w[2p][r], w[2p][r+1], w[2p+1][r], w[2p+1][r+1]
+ * so that one 32-bit load feeds two SMLADs (two rows, two k each). */
+static void int8_pairs(sbuf *b, const char *decl, const int8_t *w, int K, int R)
+{
+    const int KP = (K + 1) / 2;
+    sb_puts(b, decl);
+    sb_puts(b, " = {\n");
+    for (int p = 0; p < KP; p++) {
+        const int k0 = 2 * p, k1 = 2 * p + 1;
+        if (k1 < K)
+            sb_printf(b, "    /* k = %d, %d */ {", k0, k1);
+        else
+            sb_printf(b, "    /* k = %d (and a zero k) */ {", k0);
+        for (int r = 0; r < R; r += 2) {
+            const int v[4] = {w[(size_t)k0 * R + r], w[(size_t)k0 * R + r + 1],
+                              k1 < K ? w[(size_t)k1 * R + r] : 0, k1 < K ? w[(size_t)k1 * R + r + 1] : 0};
+            if (r && r % 10 == 0)
+                sb_puts(b, "\n        ");
+            sb_printf(b, "%d,%d,%d,%d%s", v[0], v[1], v[2], v[3], r + 2 < R ? ", " : "");
+        }
+        sb_puts(b, p + 1 < KP ? "},\n" : "}\n");
+    }
+    sb_puts(b, "};\n");
+}
+
 /* The cortex-m model tables: the layer-1 input side of the profile, the int8
  * matrices and the float vectors. No names (one shared table: vocab.c). */
 static int tables_text_m(sbuf *b, const mal_model *m, const malcc_tables *t, const char *P,
@@ -293,19 +321,21 @@ static int tables_text_m(sbuf *b, const mal_model *m, const malcc_tables *t, con
         snprintf(d, sizeof d, "static const float %s_tok[%d][%d]", P, t->V, G1);
         float_rows(b, d, t->tok, t->V, G1, &m->vocab);
     }
-    sb_puts(b, "\n/* Layer 1 recurrent weights, int8, k-major: wh1[k][r] ~ W_h1[r][k] / s_r. */\n");
-    snprintf(d, sizeof d, "static const int8_t %s_wh1[%d][%d]", P, t->H1, G1);
-    int8_rows(b, d, t->wh1, t->H1, G1);
+    const int KP1 = (t->H1 + 1) / 2, KP2 = (t->H2 + 1) / 2;
+    sb_puts(b, "\n/* Layer 1 recurrent weights, int8, k-major in pairs of k (see MV below):\n"
+               " * w(k, r) ~ W_h1[r][k] / s_r, and their row scales. */\n");
+    snprintf(d, sizeof d, "static const int8_t %s_wh1[%d][%d]", P, KP1, 2 * G1);
+    int8_pairs(b, d, t->wh1, t->H1, G1);
     snprintf(d, sizeof d, "static const float %s_swh1[%d]", P, G1);
     float_rows(b, d, t->swh1, 1, G1, NULL);
-    sb_puts(b, "\n/* Layer 2 input weights (from h1), int8, k-major, and their row scales. */\n");
-    snprintf(d, sizeof d, "static const int8_t %s_wx2[%d][%d]", P, t->H1, G2);
-    int8_rows(b, d, t->wx2, t->H1, G2);
+    sb_puts(b, "\n/* Layer 2 input weights (from h1), int8, pairs of k, and their row scales. */\n");
+    snprintf(d, sizeof d, "static const int8_t %s_wx2[%d][%d]", P, KP1, 2 * G2);
+    int8_pairs(b, d, t->wx2, t->H1, G2);
     snprintf(d, sizeof d, "static const float %s_swx2[%d]", P, G2);
     float_rows(b, d, t->swx2, 1, G2, NULL);
-    sb_puts(b, "\n/* Layer 2 recurrent weights, int8, k-major, and their row scales. */\n");
-    snprintf(d, sizeof d, "static const int8_t %s_wh2[%d][%d]", P, t->H2, G2);
-    int8_rows(b, d, t->wh2, t->H2, G2);
+    sb_puts(b, "\n/* Layer 2 recurrent weights, int8, pairs of k, and their row scales. */\n");
+    snprintf(d, sizeof d, "static const int8_t %s_wh2[%d][%d]", P, KP2, 2 * G2);
+    int8_pairs(b, d, t->wh2, t->H2, G2);
     snprintf(d, sizeof d, "static const float %s_swh2[%d]", P, G2);
     float_rows(b, d, t->swh2, 1, G2, NULL);
     sb_puts(b, "\n/* Layer 2 bias and the dense layer's weights. */\n");

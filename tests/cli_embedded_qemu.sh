@@ -15,6 +15,9 @@
 # the same bits and every label must match:
 #   fast profile   $EMB_TRACES traces (default 50)
 #   small profile  $EMB_SMALL_TRACES traces (default 50; the first ones)
+#   four small odd-sized models (make_models ... odd: every activation,
+#                  strided / dedup / max_windows / mean-pool / calibrated
+#                  rules, odd sizes), small profile, $EMB_TRACES traces
 # The generated objects must not reference malloc/free or any libm function.
 #
 # Skipped (exit 0, "SKIPPED: ...") only when the cross toolchain, newlib or
@@ -50,24 +53,28 @@ trap 'echo "FAIL: interrupted (time limit?)" >&2; exit 124' TERM INT
 t0=$(date +%s)
 
 # ---- 1. models ----
+san=""
+if grep -qE '^MALSTM_(SANITIZE|FUZZ):BOOL=ON' "$B/CMakeCache.txt" 2>/dev/null; then
+  san="-fsanitize=address,undefined"
+fi
+cc -std=c11 -O2 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $san \
+   -I"$SRC/runtime" -I"$SRC/compiler" "$SRC/embedded/make_models.c" \
+   "$B/compiler/libmalstm_compiler.a" "$B/runtime/libmalstm_runtime.a" \
+   -lcjson -lz -lyajl -ltcc -ldl -lpthread -lm -o "$W/make_models" \
+   || fail "cannot build embedded/make_models.c against $B"
 if [[ -n "${MALSTM_EMB_MODELS:-}" ]]; then
   models=("$MALSTM_EMB_MODELS"/*.json)
   echo "models: ${#models[@]} from $MALSTM_EMB_MODELS"
 else
-  san=""
-  if grep -qE '^MALSTM_(SANITIZE|FUZZ):BOOL=ON' "$B/CMakeCache.txt" 2>/dev/null; then
-    san="-fsanitize=address,undefined"
-  fi
-  cc -std=c11 -O2 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $san \
-     -I"$SRC/runtime" -I"$SRC/compiler" "$SRC/embedded/make_models.c" \
-     "$B/compiler/libmalstm_compiler.a" "$B/runtime/libmalstm_runtime.a" \
-     -lcjson -lz -lyajl -ltcc -ldl -lpthread -lm -o "$W/make_models" \
-     || fail "cannot build embedded/make_models.c against $B"
   mkdir "$W/models"
   "$W/make_models" "$DATA/api_index.txt" "$W/models" 7
   models=("$W/models"/*.json)
   echo "models: ${#models[@]} synthetic (paper shapes, tanh/softsign, seed 7)"
 fi
+# and four small odd-sized ones: every activation, every scoring rule, the
+# int8 kernels' remainder paths (E 5, H1 7, H2 9)
+mkdir "$W/odd-models"
+"$W/make_models" "$DATA/api_index.txt" "$W/odd-models" 7 odd
 
 # ---- 2. generated sources: both profiles ----
 NSMALL=${EMB_SMALL_TRACES:-50}
@@ -76,6 +83,8 @@ NSMALL=${EMB_SMALL_TRACES:-50}
     || fail "malcc --target cortex-m --profile fast failed"
 "$B/compiler/malcc" "${models[@]}" -o "$W/gen-small" --target cortex-m --profile small >/dev/null \
     || fail "malcc --target cortex-m --profile small failed"
+"$B/compiler/malcc" "$W"/odd-models/*.json -o "$W/gen-odd" --target cortex-m >/dev/null \
+    || fail "malcc --target cortex-m (odd-sized models) failed"
 
 # ---- 3. traces as a C array ----
 python3 "$SRC/embedded/make_traces.py" "$DATA/calls.txt.gz" "$DATA/api_index.txt" \
@@ -92,11 +101,11 @@ build() {
         -DMALSTM_GEN_DIR="$W/gen-$p" -DMALSTM_TRACES="$W/traces.c" -DMALSTM_RODATA=$rodata \
         -DMALSTM_PROFILE_TRACES=0 >"$W/arm-$p.cmake.log" || { cat "$W/arm-$p.cmake.log"; fail "cmake (arm, $p)"; }
   cmake --build "$W/arm-$p" -j2 --target hello runner >"$W/arm-$p.build.log" 2>&1 \
-        || { tail -30 "$W/arm-$p.build.log"; fail "arm-none-eabi build of the $p profile"; }
+        || { tail -30 "$W/arm-$p.build.log"; fail "arm-none-eabi build ($p)"; }
   cmake -S "$SRC/embedded" -B "$W/host-$p" -DMALSTM_GEN_DIR="$W/gen-$p" -DMALSTM_TRACES="$W/traces.c" \
         -DMALSTM_PROFILE_TRACES=0 >"$W/host-$p.cmake.log" || { cat "$W/host-$p.cmake.log"; fail "cmake (host, $p)"; }
   cmake --build "$W/host-$p" -j2 --target hello runner >"$W/host-$p.build.log" 2>&1 \
-        || { tail -30 "$W/host-$p.build.log"; fail "host build of the $p profile"; }
+        || { tail -30 "$W/host-$p.build.log"; fail "host build ($p)"; }
   # no OS, no malloc, no libm: besides the models' own entry points the
   # generated objects may only need what gcc itself emits calls to on a
   # freestanding target (mem*) and libgcc's run-time helpers (__aeabi_*)
@@ -104,11 +113,12 @@ build() {
   undef=$(find "$W/arm-$p/CMakeFiles/malstm_gen.dir" \( -name '*.obj' -o -name '*.o' \) | sort \
           | xargs arm-none-eabi-nm -u | awk 'NF == 2 {print $2}' | grep -v '^malstm_' | sort -u || true)
   other=$(grep -vxE 'mem(set|cpy|move|cmp)|__aeabi_[a-z0-9_]+' <<<"$undef" | grep . || true)
-  [[ -z "$other" ]] || fail "$p profile: the generated objects need more than libgcc: $(paste -sd' ' - <<<"$other")"
-  echo "$p profile: the generated objects reference no malloc/libm/OS symbol (undefined besides their own: $(paste -sd' ' - <<<"$undef"))"
+  [[ -z "$other" ]] || fail "$p: the generated objects need more than libgcc: $(paste -sd' ' - <<<"$other")"
+  echo "$p: the generated objects reference no malloc/libm/OS symbol (undefined besides their own: $(paste -sd' ' - <<<"$undef"))"
 }
 build fast
 build small
+build odd
 arm-none-eabi-size "$W/arm-fast/runner.elf" "$W/arm-small/runner.elf"
 t1=$(date +%s)
 echo "built in $((t1 - t0)) s"
@@ -151,12 +161,14 @@ run() {
   ((na == n)) || fail "$p: board runner scored $na traces, expected $n"
   if ! diff "$W/host-$p.T" "$W/arm-$p.T" >"$W/diff-$p.txt"; then
     head -20 "$W/diff-$p.txt" >&2
-    fail "$p profile: board and host scores differ on $(grep -c '^<' "$W/diff-$p.txt") of $n traces"
+    fail "$p: board and host scores differ on $(grep -c '^<' "$W/diff-$p.txt") of $n traces"
   fi
   local labels calls
   labels=$(awk '{print $5}' "$W/arm-$p.T" | sort | uniq -c | awk '{printf "%s%s=%s", (NR>1?" ":""), $2, $1}')
   calls=$(awk '$1=="M" && $2=="calls" {s += $3} END {print s}' "$W/arm-${p}0.out" "$W/arm-${p}1.out")
-  echo "$p profile: $n traces ($calls calls), $((n * 8)) scores bit-identical board vs host, $n/$n labels match ($labels); $(( $(date +%s) - ts )) s"
+  local nm
+  nm=$(awk 'NR == 1 {print NF - 5}' "$W/arm-$p.T")
+  echo "$p: $n traces ($calls calls), $((n * nm)) scores bit-identical board vs host, $n/$n labels match ($labels); $(( $(date +%s) - ts )) s"
 }
 run fast "$NTRACES"
 if ((NSMALL > 0)); then
@@ -166,4 +178,5 @@ if ((NSMALL > 0)); then
     { n++; if ($5 == $(5 + NF / 2)) same++ }
     END { printf "small vs fast profile (host): %d/%d labels agree\n", same, n }'
 fi
+run odd "$NTRACES"
 echo "PASS ($(( $(date +%s) - t0 )) s)"
