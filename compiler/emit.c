@@ -280,9 +280,9 @@ static void int8_pairs(sbuf *b, const char *decl, const int8_t *w, int K, int R)
         for (int r = 0; r < R; r += 2) {
             const int v[4] = {w[(size_t)k0 * R + r], w[(size_t)k0 * R + r + 1],
                               k1 < K ? w[(size_t)k1 * R + r] : 0, k1 < K ? w[(size_t)k1 * R + r + 1] : 0};
-            if (r && r % 10 == 0)
-                sb_puts(b, "\n        ");
-            sb_printf(b, "%d,%d,%d,%d%s", v[0], v[1], v[2], v[3], r + 2 < R ? ", " : "");
+            if (r)   /* groups of four bytes, five groups a line */
+                sb_puts(b, r % 10 == 0 ? ",\n        " : ", ");
+            sb_printf(b, "%d,%d,%d,%d", v[0], v[1], v[2], v[3]);
         }
         sb_puts(b, p + 1 < KP ? "},\n" : "}\n");
     }
