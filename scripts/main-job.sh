@@ -51,9 +51,11 @@ stage "evaluate on the test part (maltrain eval, float reference)"
     | tee "$OUT/report/eval.txt"
 
 stage "compile the models into standalone int8 C (malcc) -> $OUT/gen/"
+rm -f "$OUT/gen/classify"   # where runs before 2026-11-25 put the binary (malcc keeps foreign files)
 "$BIN/compiler/malcc" "$OUT"/models/*.json -o "$OUT/gen" --main
-cc -O2 -std=c99 -ffp-contract=off "$OUT"/gen/*.c -o "$OUT/gen/classify"
-echo "built $OUT/gen/classify from the generated sources alone"
+mkdir -p "$OUT/bin"
+cc -O2 -std=c99 -ffp-contract=off "$OUT"/gen/*.c -o "$OUT/bin/classify"
+echo "built $OUT/bin/classify from the generated sources alone (one trace per line on stdin)"
 
 stage "scan the test part with the JIT engine (malscan --engine jit --labels)"
 "$BIN/runtime/malscan" --models "$OUT/models" --engine jit -j "$JOBS" --json \
