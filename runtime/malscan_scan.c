@@ -171,6 +171,24 @@ typedef struct msg {
     run runs[];              /* MSG_RUNS */
 } msg;
 
+/* a finished record waiting for its turn to be printed */
+typedef struct done_rec {
+    long seq;                /* -1: free slot */
+    int aborted;             /* cut by a read error: nothing to print */
+    mal_record_info info;
+    float probs[MAL_MAX_TYPES];
+} done_rec;
+
+/* Records in flight past next_print are bounded by the queues: the reader
+ * deals round-robin, so while one worker holds record next_print the others
+ * get at most one queue's worth of records each (a record takes >= 2
+ * messages) plus those they finished. ring_size_for() leaves twice that, so
+ * the slot of record next_print is always free and its worker never waits. */
+static size_t ring_size_for(int jobs)
+{
+    return (size_t)jobs * (QUEUE_DEPTH + 2) * 2;
+}
+
 typedef struct worker {
     pthread_t thread;
     pthread_mutex_t mu;
@@ -186,10 +204,14 @@ typedef struct pool {
     scan_out *out;
     worker *w;
     int n;
-    /* printing in record order: a worker with record `seq` waits for its turn */
+    /* printing in record order: finished records wait in a reorder ring
+     * (slot seq % RING) and whoever completes record `next_print` prints the
+     * run of ready ones; a worker waits only if its slot is still taken */
     pthread_mutex_t print_mu;
     pthread_cond_t print_turn;
     long next_print;
+    done_rec *ring;
+    size_t ring_size;
     /* the reader's side */
     long seq;
     msg *pending;            /* runs being filled for the current record */
@@ -218,18 +240,26 @@ static msg *queue_pop(worker *w)
     return m;
 }
 
-static void take_turn(pool *p, long seq)
+/* Hand a finished record to the printer: store it, then print every record
+ * that is ready from next_print on. Output order = record order. */
+static void finish_record(pool *p, long seq, const mal_record_info *info, const float *probs)
 {
     pthread_mutex_lock(&p->print_mu);
-    while (p->next_print != seq)
+    done_rec *slot = &p->ring[(size_t)seq % p->ring_size];
+    while (slot->seq >= 0)   /* the ring is full that far ahead: wait for the printer */
         pthread_cond_wait(&p->print_turn, &p->print_mu);
-    pthread_mutex_unlock(&p->print_mu);
-}
-
-static void end_turn(pool *p)
-{
-    pthread_mutex_lock(&p->print_mu);
-    p->next_print++;
+    slot->seq = seq;
+    slot->aborted = info == NULL;
+    if (info) {
+        slot->info = *info;
+        memcpy(slot->probs, probs, sizeof slot->probs);
+    }
+    for (done_rec *r; (r = &p->ring[(size_t)p->next_print % p->ring_size])->seq == p->next_print;) {
+        if (!r->aborted)
+            emit(p->out, &r->info, r->probs);
+        r->seq = -1;
+        p->next_print++;
+    }
     pthread_cond_broadcast(&p->print_turn);
     pthread_mutex_unlock(&p->print_mu);
 }
@@ -253,16 +283,13 @@ static void *worker_main(void *arg)
                 ops->calls(w->scorer, m->runs[i].id, m->runs[i].count);
             break;
         case MSG_END: {
-            float probs[MAL_MAX_TYPES];
+            float probs[MAL_MAX_TYPES] = {0};
             ops->finish(w->scorer, probs);
-            take_turn(p, m->seq);
-            emit(p->out, &m->info, probs);
-            end_turn(p);
+            finish_record(p, m->seq, &m->info, probs);
             break;
         }
         case MSG_ABORT:   /* the record was cut by a read error: print nothing */
-            take_turn(p, m->seq);
-            end_turn(p);
+            finish_record(p, m->seq, NULL, NULL);
             break;
         }
         free(m);
@@ -424,8 +451,16 @@ int malscan_scan(const malscan_args *a)
         p.w = calloc((size_t)a->jobs, sizeof *p.w);
         pthread_mutex_init(&p.print_mu, NULL);
         pthread_cond_init(&p.print_turn, NULL);
+        p.ring_size = ring_size_for(a->jobs);
+        p.ring = calloc(p.ring_size, sizeof *p.ring);
+        for (size_t k = 0; p.ring && k < p.ring_size; k++)
+            p.ring[k].seq = -1;
         int started = 0;
-        for (; p.w && started < a->jobs; started++) {
+        if (!p.w || !p.ring) {
+            fprintf(stderr, "malscan: out of memory for %d workers\n", a->jobs);
+            status = 1;
+        }
+        for (; p.w && p.ring && started < a->jobs; started++) {
             worker *w = &p.w[started];
             w->pool = &p;
             pthread_mutex_init(&w->mu, NULL);
@@ -459,6 +494,7 @@ int malscan_scan(const malscan_args *a)
             engine.ops->scorer_free(p.w[k].scorer);
         }
         free(p.w);
+        free(p.ring);
     }
     fflush(stdout);
     if (out.labels) {
