@@ -15,27 +15,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One row of K floats -> int8 at q[0], q[step], ...: symmetric, the row's
+ * max |w| maps to 127. Returns that max / 127 (w ~ returned * q). */
+static double quantise_row(const float *w, int K, int8_t *q, size_t step)
+{
+    double amax = 0.0;
+    for (int k = 0; k < K; k++) {
+        double a = fabs((double)w[k]);
+        if (a > amax)
+            amax = a;
+    }
+    double s = amax / 127.0;
+    for (int k = 0; k < K; k++) {
+        long v = s > 0.0 ? lround((double)w[k] / s) : 0;
+        if (v > 127)
+            v = 127;
+        if (v < -127)
+            v = -127;
+        q[(size_t)k * step] = (int8_t)v;
+    }
+    return s;
+}
+
 /* W [R][K] row-major (gate-major rows) -> k-major int8 [K][R] + deq[R]. */
 static void quantise(const float *w, int R, int K, int8_t *q, float *deq)
 {
-    for (int r = 0; r < R; r++) {
-        double amax = 0.0;
-        for (int k = 0; k < K; k++) {
-            double a = fabs((double)w[(size_t)r * K + k]);
-            if (a > amax)
-                amax = a;
-        }
-        double s = amax / 127.0;
-        for (int k = 0; k < K; k++) {
-            long v = s > 0.0 ? lround((double)w[(size_t)r * K + k] / s) : 0;
-            if (v > 127)
-                v = 127;
-            if (v < -127)
-                v = -127;
-            q[(size_t)k * R + r] = (int8_t)v;
-        }
-        deq[r] = (float)(s / 127.0);
-    }
+    for (int r = 0; r < R; r++)
+        deq[r] = (float)(quantise_row(w + (size_t)r * K, K, q + r, (size_t)R) / 127.0);
 }
 
 /* The small profile's row quantiser: W [R][K] row-major -> int8 [R][K]
@@ -43,24 +49,8 @@ static void quantise(const float *w, int R, int K, int8_t *q, float *deq)
  * scale[R] = max_k |W[r][k]| / 127, so W[r][k] ~ scale[r] * q[r][k]. */
 static void quantise_rows(const float *w, int R, int K, int8_t *q, float *scale)
 {
-    for (int r = 0; r < R; r++) {
-        double amax = 0.0;
-        for (int k = 0; k < K; k++) {
-            double a = fabs((double)w[(size_t)r * K + k]);
-            if (a > amax)
-                amax = a;
-        }
-        double s = amax / 127.0;
-        for (int k = 0; k < K; k++) {
-            long v = s > 0.0 ? lround((double)w[(size_t)r * K + k] / s) : 0;
-            if (v > 127)
-                v = 127;
-            if (v < -127)
-                v = -127;
-            q[(size_t)r * K + k] = (int8_t)v;
-        }
-        scale[r] = (float)s;
-    }
+    for (int r = 0; r < R; r++)
+        scale[r] = (float)quantise_row(w + (size_t)r * K, K, q + (size_t)r * K, 1);
 }
 
 static int by_name(const void *a, const void *b)

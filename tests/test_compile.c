@@ -16,26 +16,9 @@
 #include "jit.h"
 #include "malcc.h"
 #include "reference.h"
-#include "window_scorer.h"
 
 #define EVIL "Trojan\"); system(\"rm -rf /\"); //"
 
-
-/* The float oracle for a whole trace: the streaming scoring-rule driver over
- * the float reference (it implements every field of the rule, max_windows
- * included; mal_ref_score_trace does not apply max_windows). */
-static float ref_score(const mal_model *m, const int32_t *ids, size_t n)
-{
-    mal_window_scorer ws;
-    mal_error e;
-    assert_int_equal(mal_window_scorer_init(&ws, &m->scoring, &mal_ref_window_ops, (void *)m, &e), 0);
-    mal_window_scorer_begin(&ws);
-    for (size_t k = 0; k < n; k++)
-        mal_window_scorer_calls(&ws, ids[k], 1);
-    float p = mal_window_scorer_finish(&ws);
-    mal_window_scorer_free(&ws);
-    return p;
-}
 
 static mal_vocab vocab;
 
@@ -254,7 +237,7 @@ static void test_small_models_everywhere(void **state)
         for (int k = 0; k < 4; k++) {
             float g = strtof(p, &p);
             assert_memory_equal(&g, &pj[k], sizeof g);   /* gcc == tcc, bit for bit */
-            float r = ref_score(&m[order[k]], ids, n);
+            float r = mal_ref_score_trace(&m[order[k]], ids, n);
             assert_true(fabsf(r - pj[k]) <= 0.02f);
         }
     }

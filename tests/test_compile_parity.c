@@ -27,7 +27,6 @@
 
 #include "malcc.h"
 #include "reference.h"
-#include "window_scorer.h"
 
 #define NMODELS 8
 #if defined(__SANITIZE_ADDRESS__)
@@ -38,22 +37,6 @@
 #define DEFAULT_BITS_EVERY 1
 #endif
 
-
-/* The float oracle for a whole trace: the streaming scoring-rule driver over
- * the float reference (it implements every field of the rule, max_windows
- * included; mal_ref_score_trace does not apply max_windows). */
-static float ref_score(const mal_model *m, const int32_t *ids, size_t n)
-{
-    mal_window_scorer ws;
-    mal_error e;
-    assert_int_equal(mal_window_scorer_init(&ws, &m->scoring, &mal_ref_window_ops, (void *)m, &e), 0);
-    mal_window_scorer_begin(&ws);
-    for (size_t k = 0; k < n; k++)
-        mal_window_scorer_calls(&ws, ids[k], 1);
-    float p = mal_window_scorer_finish(&ws);
-    mal_window_scorer_free(&ws);
-    return p;
-}
 
 static const char *types[NMODELS] = {"Adware", "Backdoor", "Downloader", "Dropper",
                                      "Spyware", "Trojan",   "Virus",      "Worms"};
@@ -281,7 +264,7 @@ static void test_parity(void **state)
     for (int t = 0; t < ntraces; t += every) {
         float pr[NMODELS];
         for (int k = 0; k < NMODELS; k++) {
-            pr[k] = ref_score(&models[k], traces[t].ids, traces[t].n);
+            pr[k] = mal_ref_score_trace(&models[k], traces[t].ids, traces[t].n);
             double d = fabs((double)pr[k] - (double)pj[(size_t)t * NMODELS + k]);
             if (d > maxd[k])
                 maxd[k] = d;

@@ -26,7 +26,6 @@
 
 #include "malcc.h"
 #include "reference.h"
-#include "window_scorer.h"
 
 static mal_vocab vocab;
 
@@ -43,20 +42,6 @@ static int teardown(void **state)
     (void)state;
     mal_vocab_free(&vocab);
     return 0;
-}
-
-/* The float oracle for a whole trace (every field of the scoring rule). */
-static float ref_score(const mal_model *m, const int32_t *ids, size_t n)
-{
-    mal_window_scorer ws;
-    mal_error e;
-    assert_int_equal(mal_window_scorer_init(&ws, &m->scoring, &mal_ref_window_ops, (void *)m, &e), 0);
-    mal_window_scorer_begin(&ws);
-    for (size_t k = 0; k < n; k++)
-        mal_window_scorer_calls(&ws, ids[k], 1);
-    float p = mal_window_scorer_finish(&ws);
-    mal_window_scorer_free(&ws);
-    return p;
 }
 
 /* Four models as in test_compile.c: odd sizes (E 5, H1 7, H2 6), every
@@ -311,7 +296,7 @@ static void test_cortex_m_on_host(void **state)
         p += used;
         for (int k = 0; k < 4; k++) {
             float g = strtof(p, &p);
-            float r = ref_score(&m[order[k]], ids, n);
+            float r = mal_ref_score_trace(&m[order[k]], ids, n);
             worst = fmaxf(worst, fabsf(g - r));
         }
         lines++;
