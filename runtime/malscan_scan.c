@@ -56,7 +56,7 @@ static void emit(scan_out *o, const mal_record_info *info, const float *probs)
         } else
             o->labels_missing++;
     }
-    if (o->json) {
+    if (o->json) {   /* type names are [A-Za-z0-9_-] (model_io.c), safe in JSON as they are */
         printf("{\"input\": ");
         malscan_json_string(stdout, info->input);
         printf(", \"record\": %" PRIu64 ", \"calls\": %" PRIu64 ", \"unknown\": %" PRIu64
@@ -395,7 +395,13 @@ static int load_labels(scan_out *o, const char *path, const mal_ensemble *en)
             }
             o->labels = nl;
         }
-        o->labels[o->nlabels++] = strdup(line);
+        if (!(o->labels[o->nlabels] = strdup(line))) {
+            fprintf(stderr, "malscan: out of memory\n");
+            free(line);
+            fclose(f);
+            return -1;
+        }
+        o->nlabels++;
     }
     free(line);
     fclose(f);
