@@ -145,12 +145,21 @@ static void float_rows(sbuf *b, const char *decl, const float *x, int rows, int 
     sb_puts(b, "};\n");
 }
 
-static void int8_rows(sbuf *b, const char *decl, const int8_t *x, int rows, int cols)
+/* int8 rows printed as they are stored; `what` names a row in its comment
+ * ("k", "r"), or the rows are vocabulary ids named by `row_names`. */
+static void int8_rows(sbuf *b, const char *decl, const int8_t *x, int rows, int cols,
+                        const char *what, const mal_vocab *row_names)
 {
     sb_puts(b, decl);
     sb_puts(b, " = {\n");
     for (int r = 0; r < rows; r++) {
-        sb_printf(b, "    /* k = %d */ {", r);
+        const char *nm = row_names ? mal_vocab_name(row_names, r) : NULL;
+        if (nm && malcc_safe_name(nm) == 0)
+            sb_printf(b, "    /* %d %s */ {", r, nm);
+        else if (row_names)
+            sb_printf(b, "    /* %d (no name) */ {", r);
+        else
+            sb_printf(b, "    /* %s = %d */ {", what, r);
         for (int c = 0; c < cols; c++) {
             if (c && c % 20 == 0)
                 sb_puts(b, "\n        ");
@@ -186,17 +195,17 @@ static int tables_text(sbuf *b, const mal_model *m, const malcc_tables *t, const
     float_rows(b, d, t->tok, t->V, G1, &m->vocab);
     sb_puts(b, "\n/* Layer 1 recurrent weights, int8, k-major: wh1[k][r] ~ W_h1[r][k] / s_r. */\n");
     snprintf(d, sizeof d, "%s int8_t %s_wh1[%d][%d]", q, P, t->H1, G1);
-    int8_rows(b, d, t->wh1, t->H1, G1);
+    int8_rows(b, d, t->wh1, t->H1, G1, "k", NULL);
     snprintf(d, sizeof d, "%s float %s_swh1[%d]", q, P, G1);
     float_rows(b, d, t->swh1, 1, G1, NULL);
     sb_puts(b, "\n/* Layer 2 input weights (from h1), int8, k-major, and their row scales. */\n");
     snprintf(d, sizeof d, "%s int8_t %s_wx2[%d][%d]", q, P, t->H1, G2);
-    int8_rows(b, d, t->wx2, t->H1, G2);
+    int8_rows(b, d, t->wx2, t->H1, G2, "k", NULL);
     snprintf(d, sizeof d, "%s float %s_swx2[%d]", q, P, G2);
     float_rows(b, d, t->swx2, 1, G2, NULL);
     sb_puts(b, "\n/* Layer 2 recurrent weights, int8, k-major, and their row scales. */\n");
     snprintf(d, sizeof d, "%s int8_t %s_wh2[%d][%d]", q, P, t->H2, G2);
-    int8_rows(b, d, t->wh2, t->H2, G2);
+    int8_rows(b, d, t->wh2, t->H2, G2, "k", NULL);
     snprintf(d, sizeof d, "%s float %s_swh2[%d]", q, P, G2);
     float_rows(b, d, t->swh2, 1, G2, NULL);
     sb_puts(b, "\n/* Layer 2 bias and the dense layer's weights. */\n");
@@ -236,30 +245,6 @@ static void upper(const char *s, char *out, size_t cap);
     " *   b1[r]      = the layer-1 bias (float); emb and wx1 are row-major"
 #define TABLES_DOC_FAST " *   tok[v][r]  = b1[r] + sum_e W_x1[r][e] * embedding[v][e]     (float)"
 
-/* int8 rows printed as they are stored; `what` names a row in its comment
- * ("k", "r"), or the rows are vocabulary ids named by `row_names`. */
-static void int8_rows_m(sbuf *b, const char *decl, const int8_t *x, int rows, int cols,
-                        const char *what, const mal_vocab *row_names)
-{
-    sb_puts(b, decl);
-    sb_puts(b, " = {\n");
-    for (int r = 0; r < rows; r++) {
-        const char *nm = row_names ? mal_vocab_name(row_names, r) : NULL;
-        if (nm && malcc_safe_name(nm) == 0)
-            sb_printf(b, "    /* %d %s */ {", r, nm);
-        else if (row_names)
-            sb_printf(b, "    /* %d (no name) */ {", r);
-        else
-            sb_printf(b, "    /* %s = %d */ {", what, r);
-        for (int c = 0; c < cols; c++) {
-            if (c && c % 20 == 0)
-                sb_puts(b, "\n        ");
-            sb_printf(b, "%d%s", x[(size_t)r * cols + c], c + 1 < cols ? "," : "");
-        }
-        sb_puts(b, r + 1 < rows ? "},\n" : "}\n");
-    }
-    sb_puts(b, "};\n");
-}
 
 /* A k-major int8 matrix w[K][R] (as malcc_tables holds it) in the cortex-m
  * target's pair layout: row p of the table holds k = 2p and 2p+1 (k = K is
@@ -302,13 +287,13 @@ static int tables_text_m(sbuf *b, const mal_model *m, const malcc_tables *t, con
         sb_puts(b, "/* Layer 1's input side, unfolded (small profile): the int8 embedding, one\n"
                    " * row per token id, and its per-token scales. */\n");
         snprintf(d, sizeof d, "static const int8_t %s_emb[%d][%d]", P, t->V, t->E);
-        int8_rows_m(b, d, t->emb, t->V, t->E, NULL, &m->vocab);
+        int8_rows(b, d, t->emb, t->V, t->E, NULL, &m->vocab);
         snprintf(d, sizeof d, "static const float %s_semb[%d]", P, t->V);
         float_rows(b, d, t->semb, 1, t->V, NULL);
         sb_puts(b, "\n/* The int8 layer-1 input weights W_x1, row-major (one row per gate row r),\n"
                    " * their per-row scales, and the layer-1 bias. */\n");
         snprintf(d, sizeof d, "static const int8_t %s_wx1[%d][%d]", P, G1, t->E);
-        int8_rows_m(b, d, t->wx1, G1, t->E, "r", NULL);
+        int8_rows(b, d, t->wx1, G1, t->E, "r", NULL);
         snprintf(d, sizeof d, "static const float %s_sx1[%d]", P, G1);
         float_rows(b, d, t->sx1, 1, G1, NULL);
         snprintf(d, sizeof d, "static const float %s_b1[%d]", P, G1);

@@ -34,6 +34,15 @@ int malscan_scan(const malscan_args *a);
 struct mal_input_list;
 int malscan_collect_inputs(const malscan_args *a, struct mal_input_list *list);
 
+/* Read every file of the list into `sink`. A file that fails is reported on
+ * stderr (after the records read before the error are flushed) and the next
+ * one is read; on_error(ctx), if given, runs after each failure. Returns 1 if
+ * any failed, else 0. */
+struct mal_vocab;
+struct mal_trace_sink;
+int malscan_read_inputs(const struct mal_input_list *list, const struct mal_vocab *vocab,
+                        const struct mal_trace_sink *sink, void (*on_error)(void *ctx), void *ctx);
+
 /* JSON string literal (with quotes) of arbitrary bytes; invalid UTF-8 bytes become U+FFFD. */
 #include <stdio.h>
 void malscan_json_string(FILE *out, const char *s);

@@ -45,13 +45,7 @@ int malscan_count(const malscan_args *a)
     mal_trace_sink sink = {.ctx = &ctx, .calls = on_calls, .record_end = on_record_end};
     mal_input_list list;
     int status = malscan_collect_inputs(a, &list);
-    for (size_t i = 0; i < list.n; i++) {
-        if (mal_read_trace(list.paths[i], &vocab, NULL, &sink, &e) < 0) {
-            fflush(stdout);   /* records read before the error come first */
-            fprintf(stderr, "malscan: %s\n", e.msg);
-            status = 1;
-        }
-    }
+    status |= malscan_read_inputs(&list, &vocab, &sink, NULL, NULL);
     mal_input_list_free(&list);
     mal_vocab_free(&vocab);
     if (fflush(stdout) != 0) {

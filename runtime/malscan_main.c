@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "input_list.h"
+#include "trace_reader.h"
+#include "vocab.h"
 
 #ifndef MALSTM_DEFAULT_VOCAB
 #define MALSTM_DEFAULT_VOCAB "data/mal-api-2019-sample/api_index.txt"
@@ -79,6 +81,23 @@ int malscan_collect_inputs(const malscan_args *a, mal_input_list *list)
     for (size_t i = 0; i < list->nproblems; i++) {
         fprintf(stderr, "malscan: %s\n", list->problems[i]);
         status = 1;
+    }
+    return status;
+}
+
+int malscan_read_inputs(const mal_input_list *list, const mal_vocab *vocab,
+                        const mal_trace_sink *sink, void (*on_error)(void *ctx), void *ctx)
+{
+    int status = 0;
+    mal_error e;
+    for (size_t i = 0; i < list->n; i++) {
+        if (mal_read_trace(list->paths[i], vocab, NULL, sink, &e) < 0) {
+            fflush(stdout);   /* records read before the error come first */
+            fprintf(stderr, "malscan: %s\n", e.msg);
+            status = 1;
+            if (on_error)
+                on_error(ctx);
+        }
     }
     return status;
 }

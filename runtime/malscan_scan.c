@@ -32,7 +32,6 @@ typedef struct scan_out {
     long nlabels;
     mal_confusion conf;
     long records;         /* records printed */
-    long labels_missing;  /* records beyond the labels file */
 } scan_out;
 
 /* A path in the table: control bytes become '?' so a hostile file name
@@ -49,12 +48,9 @@ static void emit(scan_out *o, const mal_record_info *info, const float *probs)
     int label = mal_ensemble_vote(probs, en->n);
     long k = o->records++;
     const char *truth = NULL;
-    if (o->labels) {
-        if (k < o->nlabels) {
-            truth = o->labels[k];
-            mal_confusion_add(&o->conf, mal_type_index(en->types, en->n, truth), label);
-        } else
-            o->labels_missing++;
+    if (o->labels && k < o->nlabels) {   /* a count mismatch is reported at the end */
+        truth = o->labels[k];
+        mal_confusion_add(&o->conf, mal_type_index(en->types, en->n, truth), label);
     }
     if (o->json) {   /* type names are [A-Za-z0-9_-] (model_io.c), safe in JSON as they are */
         printf("{\"input\": ");
@@ -205,8 +201,8 @@ typedef struct pool {
     worker *w;
     int n;
     /* printing in record order: finished records wait in a reorder ring
-     * (slot seq % RING) and whoever completes record `next_print` prints the
-     * run of ready ones; a worker waits only if its slot is still taken */
+     * (slot seq % ring_size) and whoever completes record `next_print`
+     * prints the run of ready ones; a worker waits only if its slot is taken */
     pthread_mutex_t print_mu;
     pthread_cond_t print_turn;
     long next_print;
@@ -354,8 +350,9 @@ static int pool_end(void *ctx, const mal_record_info *info)
 
 /* After a read error the record in progress (if any) is dropped: an ABORT
  * takes its sequence number and print turn, so order is kept either way. */
-static void pool_abort_record(pool *p)
+static void pool_abort_record(void *ctx)
 {
+    pool *p = ctx;
     free(p->pending);
     p->pending = NULL;
     queue_push(current(p), msg_new(MSG_ABORT, p->seq, 0));
@@ -445,11 +442,7 @@ int malscan_scan(const malscan_args *a)
             status = 1;
         } else {
             mal_trace_sink sink = {&d, direct_begin, direct_calls, NULL, direct_end};
-            for (size_t i = 0; i < inputs.n; i++)
-                if (mal_read_trace(inputs.paths[i], &en.models[0].vocab, NULL, &sink, &e) < 0) {
-                    fprintf(stderr, "malscan: %s\n", e.msg);
-                    status = 1;
-                }
+            status |= malscan_read_inputs(&inputs, &en.models[0].vocab, &sink, NULL, NULL);
             engine.ops->scorer_free(d.scorer);
         }
     } else {
@@ -484,14 +477,7 @@ int malscan_scan(const malscan_args *a)
         }
         if (started == a->jobs) {
             mal_trace_sink sink = {&p, pool_begin, pool_calls, NULL, pool_end};
-            for (size_t i = 0; i < inputs.n; i++) {
-                int rc = mal_read_trace(inputs.paths[i], &en.models[0].vocab, NULL, &sink, &e);
-                if (rc < 0) {
-                    fprintf(stderr, "malscan: %s\n", e.msg);
-                    status = 1;
-                    pool_abort_record(&p);
-                }
-            }
+            status |= malscan_read_inputs(&inputs, &en.models[0].vocab, &sink, pool_abort_record, &p);
         }
         for (int k = 0; k < started; k++)
             queue_push(&p.w[k], msg_new(MSG_QUIT, 0, 0));

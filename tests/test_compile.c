@@ -5,6 +5,7 @@
  * (invalid model file, mismatched vocabularies, unwritable output directory,
  * a libtcc compile error). Real-data parity: test_compile_parity.c. */
 #include "test_support.h"
+#include "odd_models.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -19,30 +20,6 @@
 
 #define EVIL "Trojan\"); system(\"rm -rf /\"); //"
 
-
-static mal_vocab vocab;
-
-static int setup(void **state)
-{
-    (void)state;
-    mal_error e;
-    assert_int_equal(mal_vocab_load(&vocab, SAMPLE_VOCAB, &e), 0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    mal_vocab_free(&vocab);
-    return 0;
-}
-
-static void small_model(mal_model *m, const char *type, mal_act act, uint64_t seed)
-{
-    mal_error e;
-    /* odd sizes on purpose: H1 = 7 runs the int8 kernel's odd-k tail */
-    assert_int_equal(malcc_synthetic_model(m, &vocab, type, 5, 7, 6, act, seed, 0.4f, &e), 0);
-}
 
 static const char *file_text(const malcc_output *o, const char *name)
 {
@@ -77,7 +54,7 @@ static void test_renderer(void **state)
     /* the renderer itself is internal; its errors surface through generate
      * with a bad template directory */
     mal_model m;
-    small_model(&m, "Adware", MAL_ACT_TANH, 1);
+    odd_model(&m, "Adware", MAL_ACT_TANH, 1);
     const mal_model *mp[1] = {&m};
     char *tdir = tmp_dir(), *tf = tmp_path(tdir, "model.h.in"), *tc = tmp_path(tdir, "model.c.in");
     size_t clen;
@@ -108,7 +85,7 @@ static void test_injection(void **state)
     malcc_jit j;
     mal_model m;
     /* type name, built in memory (the file loader would reject it) */
-    small_model(&m, EVIL, MAL_ACT_TANH, 1);
+    odd_model(&m, EVIL, MAL_ACT_TANH, 1);
     const mal_model *mp[1] = {&m};
     assert_int_equal(malcc_generate(mp, 1, NULL, &o, &e), -1);
     assert_contains(e.msg, "type name is not 1..64 characters of [A-Za-z0-9_-]");
@@ -117,7 +94,7 @@ static void test_injection(void **state)
     mal_model_free(&m);
 
     /* vocabulary entry, patched in after validation */
-    small_model(&m, "Trojan", MAL_ACT_TANH, 2);
+    odd_model(&m, "Trojan", MAL_ACT_TANH, 2);
     free(m.vocab.names[5]);
     m.vocab.names[5] = strdup("x\"); system(\"rm -rf /\"); //");
     assert_int_equal(malcc_generate(mp, 1, NULL, &o, &e), -1);
@@ -126,7 +103,7 @@ static void test_injection(void **state)
     mal_model_free(&m);
 
     /* and via a crafted model file: malcc refuses it, writes nothing */
-    small_model(&m, "Trojan", MAL_ACT_TANH, 3);
+    odd_model(&m, "Trojan", MAL_ACT_TANH, 3);
     char *dir = tmp_dir(), *good = tmp_path(dir, "Trojan.json"), *bad = tmp_path(dir, "evil.json");
     char *out = tmp_path(dir, "gen");
     assert_int_equal(mal_model_save(&m, good, &e), 0);
@@ -168,17 +145,7 @@ static void test_small_models_everywhere(void **state)
     (void)state;
     mal_error e = {{0}};
     mal_model m[4];
-    small_model(&m[0], "Alpha", MAL_ACT_TANH, 5);
-    small_model(&m[1], "Beta", MAL_ACT_SIGMOID, 6);
-    small_model(&m[2], "Gamma", MAL_ACT_SOFTSIGN, 7);
-    small_model(&m[3], "Delta-x", MAL_ACT_SOFTMAX, 8);
-    m[1].scoring = (mal_scoring){.window = 5, .stride = 2, .max_windows = 0, .dedup = 1,
-                                 .combine = MAL_COMBINE_MAX, .calib_a = 2.0f, .calib_b = -0.5f};
-    m[1].pool = MAL_POOL_MEAN;
-    m[2].scoring = (mal_scoring){.window = 4, .stride = 3, .max_windows = 2, .dedup = 0,
-                                 .combine = MAL_COMBINE_MEAN, .calib_a = 1.0f, .calib_b = 0.0f};
-    m[3].scoring.window = 6;
-    m[3].pool = MAL_POOL_MEAN;
+    odd_models(m);
     const mal_model *mp[4] = {&m[0], &m[1], &m[2], &m[3]};
     /* traces: empty, short, with runs, longer than every window */
     const char *lines[] = {"", "ntcreatefile", "ntcreatefile ntcreatefile NtReadFile ntreadfile x_unknown ldrloaddll",
@@ -222,7 +189,7 @@ static void test_small_models_everywhere(void **state)
         const char *s = lines[l];
         while (*s) {
             size_t L = strcspn(s, " ");
-            int id = mal_vocab_lookup(&vocab, s, L);
+            int id = mal_vocab_lookup(&sample_vocab, s, L);
             if (id >= 0)
                 ids[n++] = id;
             assert_int_equal(j.step_name(st, s, L), id);
@@ -256,7 +223,7 @@ static void test_weight_change(void **state)
     (void)state;
     mal_error e = {{0}};
     mal_model m;
-    small_model(&m, "Adware", MAL_ACT_TANH, 9);
+    odd_model(&m, "Adware", MAL_ACT_TANH, 9);
     const mal_model *mp[1] = {&m};
     malcc_output a, b, c;
     assert_int_equal(malcc_generate(mp, 1, NULL, &a, &e), 0);
@@ -285,7 +252,7 @@ static void test_bad_input(void **state)
     malcc_output o = {0};
     mal_model m[2];
     /* mismatched vocabularies */
-    small_model(&m[0], "Adware", MAL_ACT_TANH, 1);
+    odd_model(&m[0], "Adware", MAL_ACT_TANH, 1);
     const char *names[3] = {"ntcreatefile", "ntclose", "ldrloaddll"};
     mal_vocab v2;
     assert_int_equal(mal_vocab_from_names(&v2, names, 3, "test", &e), 0);
@@ -301,7 +268,7 @@ static void test_bad_input(void **state)
     mal_vocab_free(&v2);
 
     /* two types that become one identifier; a bad prefix */
-    small_model(&m[1], "ADWARE", MAL_ACT_TANH, 3);
+    odd_model(&m[1], "ADWARE", MAL_ACT_TANH, 3);
     assert_int_equal(malcc_generate(mp, 2, NULL, &o, &e), -1);
     assert_contains(e.msg, "both become the identifier 'adware'");
     mal_model_free(&m[1]);
@@ -409,5 +376,5 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_jit_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup_sample_vocab, teardown_sample_vocab);
 }

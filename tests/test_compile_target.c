@@ -18,6 +18,7 @@
  * Plus the CLI: --target/--profile errors, the reserved name 'vocab', the
  * help text. The board itself: tests/cli_embedded_qemu.sh. */
 #include "test_support.h"
+#include "odd_models.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -26,43 +27,6 @@
 
 #include "malcc.h"
 #include "reference.h"
-
-static mal_vocab vocab;
-
-static int setup(void **state)
-{
-    (void)state;
-    mal_error e;
-    assert_int_equal(mal_vocab_load(&vocab, SAMPLE_VOCAB, &e), 0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    mal_vocab_free(&vocab);
-    return 0;
-}
-
-/* Four models as in test_compile.c: odd sizes (E 5, H1 7, H2 6), every
- * activation, strided / dedup / max_windows / mean-pool / calibrated rules. */
-static void four_models(mal_model m[4])
-{
-    mal_error e;
-    const char *types[4] = {"Alpha", "Beta", "Gamma", "Delta-x"};
-    const mal_act acts[4] = {MAL_ACT_TANH, MAL_ACT_SIGMOID, MAL_ACT_SOFTSIGN, MAL_ACT_SOFTMAX};
-    for (int i = 0; i < 4; i++)
-        assert_int_equal(malcc_synthetic_model(&m[i], &vocab, types[i], 5, 7, 6, acts[i], 5 + (uint64_t)i,
-                                               0.4f, &e),
-                         0);
-    m[1].scoring = (mal_scoring){.window = 5, .stride = 2, .max_windows = 0, .dedup = 1,
-                                 .combine = MAL_COMBINE_MAX, .calib_a = 2.0f, .calib_b = -0.5f};
-    m[1].pool = MAL_POOL_MEAN;
-    m[2].scoring = (mal_scoring){.window = 4, .stride = 3, .max_windows = 2, .dedup = 0,
-                                 .combine = MAL_COMBINE_MEAN, .calib_a = 1.0f, .calib_b = 0.0f};
-    m[3].scoring.window = 6;
-    m[3].pool = MAL_POOL_MEAN;
-}
 
 /* Traces: empty, short, with runs and an unknown name, and the last 40
  * calls of the first sample traces. Written to `path`, one per line. */
@@ -223,7 +187,7 @@ static void test_cortex_m_on_host(void **state)
 {
     (void)state;
     mal_model m[4];
-    four_models(m);
+    odd_models(m);
     const mal_model *mp[4] = {&m[0], &m[1], &m[2], &m[3]};
     char *dir = tmp_dir(), *in = tmp_path(dir, "in.txt");
     char *g_host = tmp_path(dir, "host"), *g_fast = tmp_path(dir, "fast"), *g_small = tmp_path(dir, "small");
@@ -285,7 +249,7 @@ static void test_cortex_m_on_host(void **state)
         size_t n = 0;
         for (char *s = line; s < end;) {
             size_t L = strcspn(s, " \n");
-            int id = mal_vocab_lookup(&vocab, s, L);
+            int id = mal_vocab_lookup(&sample_vocab, s, L);
             if (id >= 0 && n < 64)
                 ids[n++] = id;
             s += L + (s[L] == ' ');
@@ -322,7 +286,7 @@ static void test_cortex_m_text(void **state)
     (void)state;
     mal_error e = {{0}};
     mal_model m[4];
-    four_models(m);
+    odd_models(m);
     const mal_model *mp[4] = {&m[0], &m[1], &m[2], &m[3]};
     malcc_output o;
     malcc_opts opts = {.target = MALCC_TARGET_CORTEX_M};
@@ -351,7 +315,7 @@ static void test_cortex_m_text(void **state)
     assert_int_equal(malcc_generate(mp, 1, &opts, &o, &e), -1);
     assert_contains(e.msg, "only the fast profile");
     mal_model v;
-    assert_int_equal(malcc_synthetic_model(&v, &vocab, "Vocab", 5, 7, 6, MAL_ACT_TANH, 1, 0.4f, &e), 0);
+    odd_model(&v, "Vocab", MAL_ACT_TANH, 1);
     const mal_model *vp[1] = {&v};
     opts = (malcc_opts){.target = MALCC_TARGET_CORTEX_M};
     assert_int_equal(malcc_generate(vp, 1, &opts, &o, &e), -1);
@@ -370,7 +334,7 @@ static void test_cli(void **state)
     (void)state;
     mal_error e;
     mal_model m;
-    assert_int_equal(malcc_synthetic_model(&m, &vocab, "Trojan", 5, 7, 6, MAL_ACT_TANH, 3, 0.4f, &e), 0);
+    odd_model(&m, "Trojan", MAL_ACT_TANH, 3);
     char *dir = tmp_dir(), *model = tmp_path(dir, "Trojan.json"), *out = tmp_path(dir, "gen");
     assert_int_equal(mal_model_save(&m, model, &e), 0);
     const char *B = build_dir();
@@ -415,5 +379,5 @@ int main(void)
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_cortex_m_on_host),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup_sample_vocab, teardown_sample_vocab);
 }

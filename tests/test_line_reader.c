@@ -92,29 +92,13 @@ static int on_end(void *ctx, const mal_record_info *info)
     return c->stop_after && c->n == c->stop_after;
 }
 
-static mal_vocab vocab;
-
-static int setup(void **state)
-{
-    (void)state;
-    mal_error e;
-    return mal_vocab_load(&vocab, SAMPLE_VOCAB, &e);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    mal_vocab_free(&vocab);
-    return 0;
-}
-
 static int read_path(const char *path, mal_trace_format fmt, collect *c, mal_error *e)
 {
     memset(c, 0, sizeof *c);
     c->hash = 14695981039346656037ull;
     mal_trace_sink sink = {c, on_begin, on_calls, on_unknown, on_end};
     mal_read_opts o = {.format = fmt};
-    return mal_read_trace(path, &vocab, &o, &sink, e);
+    return mal_read_trace(path, &sample_vocab, &o, &sink, e);
 }
 
 static void collect_free(collect *c)
@@ -257,7 +241,7 @@ static void test_truncated_gzip(void **state)
             mal_error e2 = {{0}};
             memset(&c, 0, sizeof c);
             mal_trace_sink sink = {&c, on_begin, on_calls, on_unknown, on_end};
-            assert_int_equal(mal_read_trace_mem_blocks("s", sgz, slen / 2, block, &vocab, NULL,
+            assert_int_equal(mal_read_trace_mem_blocks("s", sgz, slen / 2, block, &sample_vocab, NULL,
                                                        &sink, &e2), -1);
             assert_contains(e2.msg, "truncated gzip data");
             if (block == 0)
@@ -312,7 +296,7 @@ static uint64_t calls_of(const char *text, size_t len, collect *c)
     memset(c, 0, sizeof *c);
     mal_trace_sink sink = {c, on_begin, on_calls, on_unknown, on_end};
     mal_read_opts o = {.format = MAL_FORMAT_LINES};
-    int r = mal_read_trace_mem("mem", text, len, &vocab, &o, &sink, &e);
+    int r = mal_read_trace_mem("mem", text, len, &sample_vocab, &o, &sink, &e);
     if (r != 0)
         fail_msg("%s", e.msg);
     return c->n;
@@ -363,14 +347,14 @@ static void test_stop_and_forced_format(void **state)
     c.stop_after = 2;
     mal_trace_sink sink = {&c, on_begin, on_calls, on_unknown, on_end};
     mal_error e = {{0}};
-    assert_int_equal(mal_read_trace(SAMPLE_CALLS, &vocab, NULL, &sink, &e), MAL_READ_STOPPED);
+    assert_int_equal(mal_read_trace(SAMPLE_CALLS, &sample_vocab, NULL, &sink, &e), MAL_READ_STOPPED);
     assert_int_equal(c.n, 2);
     collect_free(&c);
     /* forced LINES reads a '{' file as names */
     static const char j[] = "{ \"a\": 1 }\n";
     mal_read_opts o = {.format = MAL_FORMAT_LINES};
     memset(&c, 0, sizeof c);
-    assert_int_equal(mal_read_trace_mem("x", j, sizeof j - 1, &vocab, &o, &sink, &e), 0);
+    assert_int_equal(mal_read_trace_mem("x", j, sizeof j - 1, &sample_vocab, &o, &sink, &e), 0);
     assert_int_equal(c.recs[0].calls, 4);
     collect_free(&c);
     /* a directory and a missing file */
@@ -477,12 +461,12 @@ static void test_block_boundaries(void **state)
     mal_read_opts o = {.format = MAL_FORMAT_LINES};
     memset(&ref, 0, sizeof ref);
     mal_trace_sink sink = {&ref, on_begin, on_calls, on_unknown, on_end};
-    assert_int_equal(mal_read_trace_mem_blocks("m", all, n, 0, &vocab, &o, &sink, &e), 0);
+    assert_int_equal(mal_read_trace_mem_blocks("m", all, n, 0, &sample_vocab, &o, &sink, &e), 0);
     const size_t blocks[] = {1, 2, 3, 5, 17, 4096};
     for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
         memset(&c, 0, sizeof c);
         sink.ctx = &c;
-        assert_int_equal(mal_read_trace_mem_blocks("m", all, n, blocks[b], &vocab, &o, &sink, &e), 0);
+        assert_int_equal(mal_read_trace_mem_blocks("m", all, n, blocks[b], &sample_vocab, &o, &sink, &e), 0);
         assert_int_equal(c.n, ref.n);
         assert_true(c.hash == ref.hash);
         assert_memory_equal(c.recs, ref.recs, c.n * sizeof *c.recs);
@@ -506,5 +490,5 @@ int main(void)
         cmocka_unit_test(test_one_gigabyte_line),
         cmocka_unit_test(test_block_boundaries),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup_sample_vocab, teardown_sample_vocab);
 }

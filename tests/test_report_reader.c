@@ -74,28 +74,12 @@ static int on_end(void *ctx, const mal_record_info *info)
     return 0;
 }
 
-static mal_vocab vocab;
-
-static int setup(void **state)
-{
-    (void)state;
-    mal_error e;
-    return mal_vocab_load(&vocab, SAMPLE_VOCAB, &e);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    mal_vocab_free(&vocab);
-    return 0;
-}
-
 static int read_opts(const char *path, const mal_read_opts *o, collect *c, mal_error *e)
 {
     memset(c, 0, sizeof *c);
     c->hash = 14695981039346656037ull;
     mal_trace_sink sink = {c, on_begin, on_calls, on_unknown, on_end};
-    return mal_read_trace(path, &vocab, o, &sink, e);
+    return mal_read_trace(path, &sample_vocab, o, &sink, e);
 }
 
 static int read_mem(const char *json, const mal_read_opts *o, collect *c, mal_error *e)
@@ -103,7 +87,7 @@ static int read_mem(const char *json, const mal_read_opts *o, collect *c, mal_er
     memset(c, 0, sizeof *c);
     c->hash = 14695981039346656037ull;
     mal_trace_sink sink = {c, on_begin, on_calls, on_unknown, on_end};
-    return mal_read_trace_mem("report.json", json, strlen(json), &vocab, o, &sink, e);
+    return mal_read_trace_mem("report.json", json, strlen(json), &sample_vocab, o, &sink, e);
 }
 
 /* Counts per report made with python, independently of this reader:
@@ -375,7 +359,7 @@ static int read_blocks(const char *data, size_t len, size_t block, collect *c, m
     c->hash = 14695981039346656037ull;
     mal_trace_sink sink = {c, on_begin, on_calls, on_unknown, on_end};
     mal_read_opts o = {.format = MAL_FORMAT_REPORT};
-    return mal_read_trace_mem_blocks("r.json", data, len, block, &vocab, &o, &sink, e);
+    return mal_read_trace_mem_blocks("r.json", data, len, block, &sample_vocab, &o, &sink, e);
 }
 
 /* Every way of cutting the input between blocks gives the same calls: tokens
@@ -428,5 +412,5 @@ int main(void)
         cmocka_unit_test(test_string_limit),
         cmocka_unit_test(test_block_boundaries),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup_sample_vocab, teardown_sample_vocab);
 }

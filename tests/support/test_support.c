@@ -134,3 +134,19 @@ void assert_contains_impl(const char *hay, const char *needle, const char *file,
         fail();
     }
 }
+
+mal_vocab sample_vocab;
+
+int setup_sample_vocab(void **state)
+{
+    (void)state;
+    mal_error e;
+    return mal_vocab_load(&sample_vocab, SAMPLE_VOCAB, &e);
+}
+
+int teardown_sample_vocab(void **state)
+{
+    (void)state;
+    mal_vocab_free(&sample_vocab);
+    return 0;
+}

@@ -30,6 +30,13 @@ void gz_write(const char *path, const void *data, size_t len);
 char *read_file(const char *path, size_t *len);
 char *read_gz(const char *path, size_t *len);
 
+/* The sample's vocabulary (SAMPLE_VOCAB), for tests that need one: pass
+ * setup_sample_vocab / teardown_sample_vocab to cmocka_run_group_tests. */
+#include "vocab.h"
+extern mal_vocab sample_vocab;
+int setup_sample_vocab(void **state);
+int teardown_sample_vocab(void **state);
+
 /* Directory of the CMake build (MALSTM_BUILD_DIR, set by ctest). */
 const char *build_dir(void);
 
