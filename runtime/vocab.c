@@ -1,6 +1,7 @@
 /* vocab.c - load, validate and look up the API vocabulary. */
 #include "vocab.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,7 +236,9 @@ int mal_vocab_load(mal_vocab *v, const char *path, mal_error *e)
         char *end;
         errno = 0;
         long idx = strtol(eq + 1, &end, 10);
-        if (end == eq + 1 || *end != '\0' || errno || eq[1] == '-' || eq[1] == '+' || eq[1] == ' ') {
+        /* digits only: strtol alone would skip any leading whitespace (\v, \t, ...)
+         * and accept a sign after it, giving a negative index */
+        if (!isdigit((unsigned char)eq[1]) || *end != '\0' || errno || idx < 0) {
             mal_error_set(e, "%s:%d: index '%.20s' is not a non-negative integer", path, lineno, eq + 1);
             goto out;
         }

@@ -64,6 +64,10 @@ static void test_bad_files(void **state)
     expect_error("a=0\nnoequals\n", ":2: expected name=index");
     expect_error("a=-1\n", ":1: index '-1' is not a non-negative integer");
     expect_error("a=x\n", ":1: index 'x' is not");
+    /* found by fuzz_vocab: strtol skips whitespace, so "\v-6" once parsed as -6 */
+    expect_error("a=\v-6\n", ":1: index '\v-6' is not a non-negative integer");
+    expect_error("a=\t7\n", ":1: index '\t7' is not a non-negative integer");
+    expect_error("a=+7\n", ":1: index '+7' is not a non-negative integer");
     expect_error("a=1z\n", ":1: index '1z' is not");
     expect_error("a=99999999999\n", ":1: index");
     expect_error("a=70000\n", ":1: index 70000 out of range");
