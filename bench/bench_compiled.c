@@ -211,7 +211,9 @@ int main(int argc, char **argv)
         src_bytes += out.files[i].len;
     malcc_output_free(&out);
     double t0 = wall_ms();
-    snprintf(cmd, sizeof cmd, "gcc -O2 -std=c99 -ffp-contract=off -fPIC -shared %s/*.c -o %s", gen, so);
+    /* BENCH_GCC_FLAGS adds flags (e.g. -march=native) to measure their effect */
+    const char *extra = getenv("BENCH_GCC_FLAGS") ? getenv("BENCH_GCC_FLAGS") : "";
+    snprintf(cmd, sizeof cmd, "gcc -O2 -std=c99 -ffp-contract=off %s -fPIC -shared %s/*.c -o %s", extra, gen, so);
     if (system(cmd) != 0) {
         fprintf(stderr, "bench_compiled: %s failed\n", cmd);
         return 1;

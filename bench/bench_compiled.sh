@@ -4,6 +4,8 @@
 # Builds a Release tree in build-cc-rel/, runs bench_compiled, then the peer's
 # infer_speed.py if its trained models exist (../shared/peers/models/nn-tanh-seed0);
 # otherwise prints how to train them (about 15-25 min) and skips it.
+# BENCH_GCC_FLAGS adds flags to the gcc build, e.g. BENCH_GCC_FLAGS=-march=native
+# (the scores stay bit-identical: the products are integers, contraction stays off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-2000}
