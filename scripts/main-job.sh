@@ -32,19 +32,7 @@ awk 'NR==FNR { s[FNR] = $1; next } s[FNR] == "test"' "$SAMPLE/dev-split.txt" "$S
 echo "test part: $(wc -l < "$OUT/data/test/labels.csv") traces"
 
 stage "train the eight models (maltrain, oneDNN, $JOBS processes) -> $OUT/models/"
-# one process per group of types (each model's training depends only on the seed and its type,
-# so the split changes nothing but the time); progress lines are prefixed with the group
-TYPES=(Adware Backdoor Downloader Dropper Spyware Trojan Virus Worms)
-pids=()
-for ((g = 0; g < JOBS; g++)); do
-  group=""
-  for ((k = g; k < ${#TYPES[@]}; k += JOBS)); do group+="${group:+,}${TYPES[k]}"; done
-  [ -n "$group" ] || continue
-  ( "$BIN/trainer/maltrain" train --data "$SAMPLE" --split "$SAMPLE/dev-split.txt" --out "$OUT" \
-      --types "$group" ${EPOCHS:+--epochs "$EPOCHS"} 2>&1 | sed -u "s/^/[train $((g + 1))] /" ) &
-  pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p"; done
+JOBS=$JOBS scripts/train-models.sh "$BIN/trainer/maltrain" "$OUT" ${EPOCHS:+--epochs "$EPOCHS"}
 
 stage "evaluate on the test part (maltrain eval, float reference)"
 "$BIN/trainer/maltrain" eval --models "$OUT/models" --data "$SAMPLE" --split "$SAMPLE/dev-split.txt" \

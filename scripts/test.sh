@@ -3,7 +3,10 @@
 #   1. install missing packages (scripts/install-deps.sh, idempotent)
 #   2. build everything with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #   3. run every cmocka/CLI test with ctest
-#   4. build the libFuzzer targets with clang (build-fuzz/) and run each for a bounded time
+#   4. int8 parity on trained models: a Release build (build-rel/) trains the eight models on
+#      the dev split's train part (build-rel/parity/models/) and test_compile_parity scores all
+#      648 traces with them: per-model tolerances, JIT == gcc bits, label agreement >= 99%
+#   5. build the libFuzzer targets with clang (build-fuzz/) and run each for a bounded time
 # Exit status is non-zero if any step fails. MALSTM_FUZZ_SECONDS (default 30) sets the fuzz time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +22,14 @@ cmake --build build-asan -j"$JOBS"
 echo "== tests"
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 (cd build-asan && ctest --output-on-failure -j"$JOBS")
+
+echo "== int8 parity on trained models (Release build)"
+cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release -DMALSTM_SANITIZE=OFF -DMALSTM_FUZZ=OFF >/dev/null
+cmake --build build-rel -j"$JOBS" --target maltrain test_compile_parity
+rm -rf build-rel/parity
+JOBS=$JOBS scripts/train-models.sh build-rel/trainer/maltrain build-rel/parity > build-rel/parity.log \
+    || { tail -n 40 build-rel/parity.log; exit 1; }
+MALSTM_PARITY_MODELS=build-rel/parity/models build-rel/tests/test_compile_parity
 
 echo "== fuzz (libFuzzer, ${FUZZ_SECONDS}s per target)"
 CC=clang cmake -S . -B build-fuzz -DMALSTM_FUZZ=ON -DMALSTM_FUZZ_SECONDS="$FUZZ_SECONDS" \

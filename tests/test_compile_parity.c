@@ -13,8 +13,10 @@
  * and every 8th trace (81) JIT vs gcc; a plain build (build-cc-rel) does all
  * 648 for both. MALSTM_PARITY_EVERY=N / MALSTM_PARITY_BITS_EVERY=N override.
  *
- * Label agreement: with trained models (MALSTM_PARITY_TRAINED=1 and
- * out/models/<Type>.json) the target is >= 99%. Eight random models give
+ * Label agreement: with trained models (MALSTM_PARITY_MODELS=DIR holding the
+ * eight <Type>.json; scripts/test.sh trains them on the dev split's train part
+ * and runs this test on them in a Release build) the target is >= 99%, as the
+ * issue states it. Eight random models give
  * near-tied votes (their probabilities cluster), so there the test asserts
  * >= 90% and prints the figure; see docs/quantisation.md. */
 #include "test_support.h"
@@ -89,10 +91,14 @@ static int setup(void **state)
     mal_error e;
     assert_int_equal(mal_vocab_load(&vocab, SAMPLE_VOCAB, &e), 0);
     int trained = 0;
+    const char *model_dir = getenv("MALSTM_PARITY_MODELS");
     for (int i = 0; i < NMODELS; i++) {
-        char path[256];
-        snprintf(path, sizeof path, "out/models/%s.json", types[i]);
-        if (getenv("MALSTM_PARITY_TRAINED") && mal_model_load(&models[i], path, &e) == 0) {
+        if (model_dir && *model_dir) {
+            /* asked for trained models: each must load, no silent fallback */
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s.json", model_dir, types[i]);
+            if (mal_model_load(&models[i], path, &e) != 0)
+                fail_msg("MALSTM_PARITY_MODELS: %s", e.msg);
             trained++;
         } else {
             static const mal_act acts[NMODELS] = {MAL_ACT_TANH,     MAL_ACT_TANH,     MAL_ACT_SIGMOID,

@@ -28,7 +28,7 @@ static const char *usage_text =
     "train: one one-vs-rest LSTM per type (all eight by default) -> OUT/models/<Type>.json,\n"
     "       <Type>.metrics.csv and a checkpoint <Type>.ckpt after every epoch (--resume\n"
     "       continues from it; Ctrl-C finishes the batch, checkpoints and exits 130).\n"
-    "       --split trains on the `train` lines only; 15%% of them (stratified, by --seed)\n"
+    "       --split trains on the `train` lines only; 15% of them (stratified, by --seed)\n"
     "       pick the best epoch by validation ROC-AUC. --folds K: stratified K-fold\n"
     "       cross-validation of the protocol on the train part (prints mean and spread).\n"
     "       Tuning: --hidden N, --windows-per-trace N, --stride N, --max-windows N,\n"
