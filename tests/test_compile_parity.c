@@ -4,8 +4,8 @@
  *
  * Models: eight synthetic models of the paper's shape (V342 E16 H100 H100,
  * weights uniform ±0.3), covering all four activations and, for two of them,
- * a strided/dedup/mean-pool/max-combine/calibrated scoring rule. If trained
- * models exist in out/models/ they are used instead.
+ * a strided/dedup/mean-pool/max-combine/calibrated scoring rule.
+ * MALSTM_PARITY_MODELS=DIR names trained models to use instead (below).
  *
  * Run time: the float reference is slow under the sanitizers (~1.8M steps x 2
  * layers), and so is tcc's code on a busy box (~30 us per model step). An
