@@ -9,8 +9,10 @@
 #   malscan --models --engine jit     -j 1 and -j 2: everything (load, JIT, score)
 # and the time split by difference: reading (decompress + tokenise, in-process
 # zlib is faster than the zcat binary) / model load + JIT / model steps;
-# traces/s and MB/s of trace text. The PyTorch peer's streaming
-# figure comes from bench/bench_compiled.sh (it needs the peer's trained models).
+# traces/s and MB/s of trace text. Then the same windows as the PyTorch peer:
+# each sample trace cut to its last 342 calls, scanned by malscan, beside the
+# peer's batched forward pass over 342-call windows (infer_speed.py, if the
+# peer's trained models exist), scaled to 648 windows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODELS=${1:-out/models}
@@ -69,3 +71,29 @@ for input in "$SAMPLE/calls.txt.gz" "$T/test.txt.gz"; do
         printf "time split at -j 1: reading (decompress + tokenise) %.3f s, model load+JIT %.3f s, model steps %.3f s (%.0f%%)\n",
                c, s, m, 100 * m / j }'
 done
+
+# The PyTorch peer's windows: the last 342 calls of every trace (its protocol).
+# malscan scores each cut trace with the models' own rule (here: <= 4 windows of
+# 100 de-duplicated calls), so both sides see the same calls.
+echo
+zcat "$SAMPLE/calls.txt.gz" | awk '{ s = NF > 342 ? NF - 341 : 1; line = $s
+    for (i = s + 1; i <= NF; i++) line = line " " $i; print line }' | gzip -1 > "$T/last342.txt.gz"
+l1=$(median "$M" --models "$MODELS" -j 1 "$T/last342.txt.gz")
+l2=$(median "$M" --models "$MODELS" -j 2 "$T/last342.txt.gz")
+echo "== the peer's windows: 648 traces cut to their last 342 calls"
+printf '%-46s %9s\n' "" "seconds"
+printf '%-46s %9.3f\n' "malscan --models, jit, -j 1" "$l1"
+printf '%-46s %9.3f\n' "malscan --models, jit, -j 2" "$l2"
+PEERS=../shared/peers
+if [ -d "$PEERS/models/nn-tanh-seed0" ] && [ -d "$PEERS/cache" ]; then
+  peer=$(cd "$PEERS" && OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 infer_speed.py 1 500 | tail -n 1)
+  python3 - "$peer" "$l1" <<'PY'
+import json, sys
+p = json.loads(sys.argv[1]); ours = float(sys.argv[2])
+for th_key, label in (("batched_8models_windows_per_s", "PyTorch peer, batched forward, 1 thread"),):
+    t = 648 / p[th_key]
+    print(f"{label:46s} {t:9.3f}   (648 windows / {p[th_key]:.1f} windows/s; malscan -j 1 is {t / ours:.2f}x faster)")
+PY
+else
+  echo "PyTorch peer: skipped (no trained peer models; see bench/bench_compiled.sh for how to make them)"
+fi
