@@ -427,8 +427,8 @@ static int render_model(const mal_model *m, const malcc_tables *t, const char *p
     char nums[18][32], vocab[MALCC_IDENT_MAX + 8];
     int rc = -1;
     char *prov = NULL, *htmpl = NULL, *ctmpl = NULL, *tables = NULL, *db = NULL, *ca = NULL,
-         *cb = NULL, *h = NULL, *header = NULL, *rule = NULL;
-    sbuf hb = {0}, cbuf = {0}, tb = {0}, rb = {0};
+         *cb = NULL, *h = NULL, *header = NULL, *rule = NULL, *ltmpl = NULL, *cell = NULL;
+    sbuf hb = {0}, cbuf = {0}, tb = {0}, rb = {0}, lb = {0};
     *h_text = *c_text = NULL;
     snprintf(P, sizeof P, "%.48s_%.48s", prefix, ident);
     upper(P, PU, sizeof PU);
@@ -492,6 +492,7 @@ static int render_model(const mal_model *m, const malcc_tables *t, const char *p
         {"E", nums[16]}, {"GMAX", nums[17]}, {"ID_T", t->V <= 65535 ? "uint16_t" : "int32_t"},
         {"SMALL", small ? "1" : "0"}, {"PROFILE", small ? "small" : "fast"}, {"VOCAB", vocab},
         {"IDENT", ident}, {"tables_doc", small ? TABLES_DOC_SMALL : TABLES_DOC_FAST},
+        {"cell", ""},   /* host target: templates/cell.c.in, rendered below */
         {"header", ""},
     };
     const int nv = (int)(sizeof vars / sizeof *vars);
@@ -515,6 +516,17 @@ static int render_model(const mal_model *m, const malcc_tables *t, const char *p
     malcc_var cvars[sizeof vars / sizeof *vars];
     memcpy(cvars, vars, sizeof vars);
     cvars[nv - 1].value = header ? header : "";
+    if (!cm) {
+        ltmpl = malcc_read_template(tdir, "cell.c.in", e);
+        if (!ltmpl || malcc_render(ltmpl, "cell.c.in", vars, nv, &lb, e) < 0)
+            goto out;
+        cell = sb_take(&lb, NULL);
+        if (!cell) {
+            mal_error_set(e, "%s: out of memory", m->type);
+            goto out;
+        }
+        cvars[nv - 2].value = cell;
+    }
     if (malcc_render(ctmpl, "model.c.in", cvars, nv, &cbuf, e) < 0)
         goto out;
     *c_text = sb_take(&cbuf, NULL);
@@ -526,8 +538,9 @@ static int render_model(const mal_model *m, const malcc_tables *t, const char *p
     h = NULL;
     rc = 0;
 out:
-    sb_free(&hb), sb_free(&cbuf), sb_free(&tb), sb_free(&rb);
+    sb_free(&hb), sb_free(&cbuf), sb_free(&tb), sb_free(&rb), sb_free(&lb);
     free(prov), free(htmpl), free(ctmpl), free(tables), free(db), free(ca), free(cb), free(h);
+    free(ltmpl), free(cell);
     free(header), free(rule);
     return rc;
 }

@@ -41,7 +41,7 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
     jit_priv *pv = calloc(1, sizeof *pv);
     char *hs[MALCC_MAX_MODELS] = {0}, *cs[MALCC_MAX_MODELS + 1] = {0}, *eh = NULL;
     mal_jit_unit units[MALCC_MAX_MODELS + 1];
-    mal_jit_symbol *syms = calloc((size_t)n * NSYM_PER_MODEL + 1, sizeof *syms);
+    mal_jit_symbol *syms = calloc((size_t)n * NSYM_PER_MODEL + 2, sizeof *syms);   /* + 2 host kernels */
     char (*names)[NSYM_PER_MODEL][3 * MALCC_IDENT_MAX] = calloc((size_t)n, sizeof *names);
     char (*unames)[MALCC_IDENT_MAX + 8] = calloc((size_t)n + 1, sizeof *unames);
     int rc = -1, nsym = 0;
@@ -79,6 +79,9 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
     }
     syms[nsym].name = "malcc_host_mv_i8";
     syms[nsym].addr = (const void *)(size_t)&malcc_host_mv_i8;
+    nsym++;
+    syms[nsym].name = "malcc_host_cell";
+    syms[nsym].addr = (const void *)(size_t)&malcc_host_cell;
     nsym++;
     if (malcc_render_ensemble(sorted, idents, n, prefix, MALCC_JIT, NULL, NULL, hs, &eh, &cs[n], e) < 0)
         goto out;

@@ -39,3 +39,33 @@ void malcc_host_mv_i8(const int8_t *restrict w, const int8_t *restrict q, int32_
             acc[r] += (int16_t)(w0[r] * q0);
     }
 }
+
+/* The LSTM cell: templates/cell.c.in rendered once per activation at build
+ * time (compiler/host_cells.cmake), so this is the generated code's own text
+ * built by gcc. Its result is bit-identical to tcc's build of the same text
+ * (FP contraction off, no libm; checked on the sample by test_compile_parity)
+ * and its loops vectorise. H <= 1024 = MAL_MAX_HIDDEN (validated models). */
+#include <stdint.h>
+#include "host_cells.c"
+#include "model.h"
+/* host_cells.cmake sizes the cell's scratch for H <= 1024: keep them equal */
+typedef char malcc_host_hmax_is_mal_max_hidden[MAL_MAX_HIDDEN == 1024 ? 1 : -1];
+
+MALCC_HOST_CLONES
+void malcc_host_cell(const float *z, float *h, float *c, int8_t *q, int H, int act)
+{
+    switch (act) {
+    case 0:
+        malcc_host_a0_cell(z, h, c, q, H);
+        break;
+    case 1:
+        malcc_host_a1_cell(z, h, c, q, H);
+        break;
+    case 2:
+        malcc_host_a2_cell(z, h, c, q, H);
+        break;
+    default:
+        malcc_host_a3_cell(z, h, c, q, H);
+        break;
+    }
+}

@@ -158,6 +158,10 @@ void malcc_jit_free(malcc_jit *j);
 void malcc_host_mv_i8(const int8_t *restrict w, const int8_t *restrict q, int32_t *restrict acc,
                       int K, int R);
 
+/* The host's LSTM cell for JIT-built models (kernels.c): templates/cell.c.in
+ * built by gcc, one instance per activation (act: mal_act), H <= MAL_MAX_HIDDEN. */
+void malcc_host_cell(const float *z, float *h, float *c, int8_t *q, int H, int act);
+
 /* ---- synthetic models (tests, benchmarks) ----
  * Random weights uniform in [-scale, scale] (embedding and dense ±1), seeded,
  * the same on every platform. */

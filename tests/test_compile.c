@@ -126,6 +126,8 @@ static void test_injection(void **state)
     /* a good file with an innocent type compiles, and no generated text holds
      * anything but what the compiler made */
     rc = run_capture(&log, "%s/compiler/malcc %s -o %s --main", build_dir(), good, out);
+    if (rc != 0)
+        print_error("%s\n", log);
     assert_int_equal(rc, 0);
     free(log);
     rc = run_capture(&log, "grep -l 'system(' %s/*.c %s/*.h", out, out);
