@@ -1,12 +1,18 @@
-/* kernels.c - the host's integer kernel that JIT-built models call.
+/* kernels.c - the host's kernels that JIT-built models call: the int8
+ * products and the LSTM cell.
  *
  * tcc does not optimise: its code for the int8 products runs ~10x slower than
- * gcc's. The products are exact integers, so the JIT image may as well call
- * this gcc-built copy (bound by address like the tables, see jit_build.c);
- * the result is the same integer whichever code computes it, and the float
- * code around it stays tcc's, so scores stay bit-identical. Built with -O3
- * (compiler/CMakeLists.txt) so the loops vectorise for any R. */
+ * gcc's, its cell ~6x. So the JIT image calls these gcc-built copies (bound by
+ * address like the tables, see jit_build.c). The products are exact integers
+ * whichever code computes them; the cell is the generated code's own text
+ * (templates/cell.c.in) with FP contraction off and no libm, so it rounds as
+ * tcc's build of it would: scores stay bit-identical (test_compile,
+ * test_compile_parity). Built with -O3 (compiler/CMakeLists.txt) so the loops
+ * vectorise for any size. */
+#include <stdint.h>
+
 #include "malcc.h"
+#include "model.h"
 
 /* One copy per x86 vector width, picked at load time (an ifunc): the result is
  * the same exact integer in each, and AVX-512 runs the products ~2x faster
@@ -42,12 +48,9 @@ void malcc_host_mv_i8(const int8_t *restrict w, const int8_t *restrict q, int32_
 
 /* The LSTM cell: templates/cell.c.in rendered once per activation at build
  * time (compiler/host_cells.cmake), so this is the generated code's own text
- * built by gcc. Its result is bit-identical to tcc's build of the same text
- * (FP contraction off, no libm; checked on the sample by test_compile_parity)
- * and its loops vectorise. H <= 1024 = MAL_MAX_HIDDEN (validated models). */
-#include <stdint.h>
-#include "host_cells.c"
-#include "model.h"
+ * built by gcc. H <= 1024 = MAL_MAX_HIDDEN (the JIT builds validated models). */
+#include "host_cells.c"   /* generated in the build tree */
+
 /* host_cells.cmake sizes the cell's scratch for H <= 1024: keep them equal */
 typedef char malcc_host_hmax_is_mal_max_hidden[MAL_MAX_HIDDEN == 1024 ? 1 : -1];
 
