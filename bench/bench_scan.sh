@@ -89,10 +89,10 @@ if [ -d "$PEERS/models/nn-tanh-seed0" ] && [ -d "$PEERS/cache" ]; then
   peer=$(cd "$PEERS" && OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 infer_speed.py 1 500 | tail -n 1)
   python3 - "$peer" "$l1" <<'PY'
 import json, sys
-p = json.loads(sys.argv[1]); ours = float(sys.argv[2])
-for th_key, label in (("batched_8models_windows_per_s", "PyTorch peer, batched forward, 1 thread"),):
-    t = 648 / p[th_key]
-    print(f"{label:46s} {t:9.3f}   (648 windows / {p[th_key]:.1f} windows/s; malscan -j 1 is {t / ours:.2f}x faster)")
+rate = json.loads(sys.argv[1])["batched_8models_windows_per_s"]; ours = float(sys.argv[2])
+t = 648 / rate
+print(f"{'PyTorch peer, batched forward, 1 thread':46s} {t:9.3f}   "
+      f"(648 windows / {rate:.1f} windows/s; malscan -j 1 is {t / ours:.2f}x faster)")
 PY
 else
   echo "PyTorch peer: skipped (no trained peer models; see bench/bench_compiled.sh for how to make them)"

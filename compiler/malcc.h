@@ -168,4 +168,15 @@ void malcc_host_cell(const float *z, float *h, float *c, int8_t *q, int H, int a
 int malcc_synthetic_model(mal_model *m, const mal_vocab *v, const char *type, int embed, int h1,
                           int h2, mal_act act, uint64_t seed, float scale, mal_error *e);
 
+/* Four small odd-sized synthetic models (embedding 5, LSTM 7 -> LSTM 6: the
+ * int8 kernels' odd-k tails), one per activation, with the other scoring
+ * rules: Alpha (tanh, the paper's rule), Beta (sigmoid; strided windows over
+ * the deduplicated trace, max combine, mean pool, calibrated), Gamma
+ * (softsign; strided, max_windows 2), Delta-x (softmax; window 6, mean pool).
+ * Seeds seed..seed+3. Shared by the compiler tests and the embedded test. */
+#define MALCC_ODD_E 5
+#define MALCC_ODD_H1 7
+#define MALCC_ODD_H2 6
+int malcc_odd_models(mal_model m[4], const mal_vocab *v, uint64_t seed, mal_error *e);
+
 #endif

@@ -37,3 +37,25 @@ int malcc_synthetic_model(mal_model *m, const mal_vocab *v, const char *type, in
     m->dense_b = (float)(next_unit(&s) - 0.5);
     return 0;
 }
+
+int malcc_odd_models(mal_model m[4], const mal_vocab *v, uint64_t seed, mal_error *e)
+{
+    static const char *const types[4] = {"Alpha", "Beta", "Gamma", "Delta-x"};
+    static const mal_act acts[4] = {MAL_ACT_TANH, MAL_ACT_SIGMOID, MAL_ACT_SOFTSIGN, MAL_ACT_SOFTMAX};
+    for (int k = 0; k < 4; k++)
+        if (malcc_synthetic_model(&m[k], v, types[k], MALCC_ODD_E, MALCC_ODD_H1, MALCC_ODD_H2, acts[k],
+                                  seed + (uint64_t)k, 0.4f, e) < 0) {
+            while (k-- > 0)
+                mal_model_free(&m[k]);
+            return -1;
+        }
+    /* Alpha keeps the synthetic default (the paper's rule) */
+    m[1].scoring = (mal_scoring){.window = 5, .stride = 2, .max_windows = 0, .dedup = 1,
+                                 .combine = MAL_COMBINE_MAX, .calib_a = 2.0f, .calib_b = -0.5f};
+    m[1].pool = MAL_POOL_MEAN;
+    m[2].scoring = (mal_scoring){.window = 4, .stride = 3, .max_windows = 2, .dedup = 0,
+                                 .combine = MAL_COMBINE_MEAN, .calib_a = 1.0f, .calib_b = 0.0f};
+    m[3].scoring.window = 6;
+    m[3].pool = MAL_POOL_MEAN;
+    return 0;
+}

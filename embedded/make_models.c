@@ -10,10 +10,8 @@
  * (tanh: Adware, Backdoor, Downloader, Dropper; softsign: the others), the
  * default scoring rule (last 342 calls).
  *
- * With `odd`: four small models of odd sizes (Embedding 5, LSTM 7, LSTM 9:
- * every remainder path of the int8 kernels), one per activation, and the
- * other scoring rules (dedup, strided windows with max / mean combine,
- * max_windows, mean pooling, calibration). */
+ * With `odd`: malcc_odd_models, the compiler tests' four small odd-sized
+ * models (every activation, the other scoring rules), seeds SEED..SEED+3. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,45 +20,25 @@
 #include "model.h"
 #include "vocab.h"
 
+/* malcc_odd_models (compiler/synthetic.c), saved as OUTDIR/<Type>.json */
 static int odd_models(mal_vocab *v, const char *dir, uint64_t seed)
 {
-    static const char *const types[4] = {"Alpha", "Beta", "Delta-x", "Gamma"};
-    static const mal_act acts[4] = {MAL_ACT_TANH, MAL_ACT_SIGMOID, MAL_ACT_SOFTMAX, MAL_ACT_SOFTSIGN};
+    mal_model m[4];
     mal_error e;
     int k, rc = 0;
-    for (k = 0; k < 4 && rc == 0; k++) {
-        mal_model m;
+    if (malcc_odd_models(m, v, seed, &e) < 0) {
+        fprintf(stderr, "make_models: %s\n", e.msg);
+        mal_vocab_free(v);
+        return 1;
+    }
+    for (k = 0; k < 4; k++) {
         char path[4096];
-        if (malcc_synthetic_model(&m, v, types[k], 5, 7, 9, acts[k], seed * 4 + (uint64_t)k, 0.4f, &e) < 0) {
-            fprintf(stderr, "make_models: %s\n", e.msg);
-            rc = 1;
-            break;
-        }
-        switch (k) {
-        case 0:   /* dedup, the last 20 calls */
-            m.scoring.window = 20;
-            m.scoring.dedup = 1;
-            break;
-        case 1:   /* windows of 5 every 2 calls, max combine, mean pool, calibrated */
-            m.scoring = (mal_scoring){.window = 5, .stride = 2, .max_windows = 0, .dedup = 1,
-                                      .combine = MAL_COMBINE_MAX, .calib_a = 2.0f, .calib_b = -0.5f};
-            m.pool = MAL_POOL_MEAN;
-            break;
-        case 2:   /* the last 6 calls, mean pool */
-            m.scoring.window = 6;
-            m.pool = MAL_POOL_MEAN;
-            break;
-        default:  /* the first 2 windows of 4 every 3 calls, mean combine (double) */
-            m.scoring = (mal_scoring){.window = 4, .stride = 3, .max_windows = 2, .dedup = 0,
-                                      .combine = MAL_COMBINE_MEAN, .calib_a = 1.0f, .calib_b = 0.0f};
-            break;
-        }
-        snprintf(path, sizeof path, "%s/%s.json", dir, types[k]);
-        if (mal_model_save(&m, path, &e) < 0) {
+        snprintf(path, sizeof path, "%s/%s.json", dir, m[k].type);
+        if (rc == 0 && mal_model_save(&m[k], path, &e) < 0) {
             fprintf(stderr, "make_models: %s\n", e.msg);
             rc = 1;
         }
-        mal_model_free(&m);
+        mal_model_free(&m[k]);
     }
     mal_vocab_free(v);
     return rc;

@@ -72,7 +72,7 @@ else
   echo "models: ${#models[@]} synthetic (paper shapes, tanh/softsign, seed 7)"
 fi
 # and four small odd-sized ones: every activation, every scoring rule, the
-# int8 kernels' remainder paths (E 5, H1 7, H2 9)
+# int8 kernels' odd-k tails (malcc_odd_models: E 5, H1 7, H2 6)
 mkdir "$W/odd-models"
 "$W/make_models" "$DATA/api_index.txt" "$W/odd-models" 7 odd
 

@@ -52,7 +52,6 @@ static trace *traces;
 static int ntraces, nloaded;
 static char *trace_text;   /* the traces as space-separated names, one per line */
 static size_t trace_text_len;
-static mal_vocab vocab;
 static mal_model models[NMODELS];
 static const mal_model *mptr[NMODELS];
 static int trained_models;
@@ -75,7 +74,7 @@ static void load_traces(void)
             while (j < L && p[j] != ' ')
                 j++;
             if (j > i) {
-                int id = mal_vocab_lookup(&vocab, p + i, j - i);
+                int id = mal_vocab_lookup(&sample_vocab, p + i, j - i);
                 if (id >= 0)
                     t->ids[t->n++] = id;
             }
@@ -89,7 +88,7 @@ static int setup(void **state)
 {
     (void)state;
     mal_error e;
-    assert_int_equal(mal_vocab_load(&vocab, SAMPLE_VOCAB, &e), 0);
+    assert_int_equal(setup_sample_vocab(state), 0);
     int trained = 0;
     const char *model_dir = getenv("MALSTM_PARITY_MODELS");
     for (int i = 0; i < NMODELS; i++) {
@@ -104,7 +103,7 @@ static int setup(void **state)
             static const mal_act acts[NMODELS] = {MAL_ACT_TANH,     MAL_ACT_TANH,     MAL_ACT_SIGMOID,
                                                   MAL_ACT_SOFTMAX,  MAL_ACT_SOFTSIGN, MAL_ACT_SOFTSIGN,
                                                   MAL_ACT_TANH,     MAL_ACT_SOFTSIGN};
-            assert_int_equal(malcc_synthetic_model(&models[i], &vocab, types[i], 16, 100, 100, acts[i],
+            assert_int_equal(malcc_synthetic_model(&models[i], &sample_vocab, types[i], 16, 100, 100, acts[i],
                                                    (uint64_t)i + 11, 0.3f, &e),
                              0);
         }
@@ -137,8 +136,7 @@ static int teardown(void **state)
         free(traces[i].ids);
     free(traces);
     free(trace_text);
-    mal_vocab_free(&vocab);
-    return 0;
+    return teardown_sample_vocab(state);
 }
 
 static int argmax(const float *p, int n)
