@@ -558,11 +558,11 @@ int malcc_render_ensemble(const mal_model *const *models, char idents[][MALCC_ID
                           char *const *h_texts, char **h_text, char **c_text, mal_error *e)
 {
     char E[MALCC_IDENT_MAX + 16], EU[sizeof E], N[16], lookup[2 * MALCC_IDENT_MAX + 16];
-    sbuf inc = {0}, fields = {0}, labels = {0}, initc = {0}, stepc = {0}, scorec = {0}, hb = {0},
-         cb = {0}, hdr = {0};
+    sbuf inc = {0}, fields = {0}, labels = {0}, initc = {0}, stepc = {0}, manyc = {0}, scorec = {0},
+         hb = {0}, cb = {0}, hdr = {0};
     char *prov = NULL, *htmpl = NULL, *ctmpl = NULL, *t_inc = NULL, *t_fields = NULL,
-         *t_labels = NULL, *t_init = NULL, *t_step = NULL, *t_score = NULL, *h = NULL,
-         *header = NULL;
+         *t_labels = NULL, *t_init = NULL, *t_step = NULL, *t_many = NULL, *t_score = NULL,
+         *h = NULL, *header = NULL;
     int rc = -1;
     *h_text = *c_text = NULL;
     snprintf(E, sizeof E, "%s_ensemble", prefix);
@@ -582,23 +582,27 @@ int malcc_render_ensemble(const mal_model *const *models, char idents[][MALCC_ID
         sb_printf(&labels, "    \"%s\",\n", models[i]->type);
         sb_printf(&initc, "    %s_%s_init(&s->%s);\n", prefix, id, id);
         sb_printf(&stepc, "    %s_%s_step(&s->%s, id);\n", prefix, id, id);
+        sb_printf(&manyc, "    for (i = 0; i < n; i++)\n        %s_%s_step(&s->%s, ids[i]);\n",
+                  prefix, id, id);
         sb_printf(&scorec, "    probs[%d] = %s_%s_score(&s->%s);\n", i, prefix, id, id);
     }
     t_inc = sb_take(&inc, NULL), t_fields = sb_take(&fields, NULL), t_labels = sb_take(&labels, NULL);
-    t_init = sb_take(&initc, NULL), t_step = sb_take(&stepc, NULL), t_score = sb_take(&scorec, NULL);
+    t_init = sb_take(&initc, NULL), t_step = sb_take(&stepc, NULL), t_many = sb_take(&manyc, NULL);
+    t_score = sb_take(&scorec, NULL);
     prov = provenance(NULL, E, command);
     htmpl = malcc_read_template(tdir, "ensemble.h.in", e);
     ctmpl = htmpl ? malcc_read_template(tdir, "ensemble.c.in", e) : NULL;
     if (!htmpl || !ctmpl)
         goto out;
-    if (!t_inc || !t_fields || !t_labels || !t_init || !t_step || !t_score || !prov) {
+    if (!t_inc || !t_fields || !t_labels || !t_init || !t_step || !t_many || !t_score || !prov) {
         mal_error_set(e, "ensemble: out of memory");
         goto out;
     }
     malcc_var vars[] = {
         {"provenance", prov}, {"E", E}, {"EU", EU}, {"N", N}, {"includes", t_inc},
         {"fields", t_fields}, {"labels", t_labels}, {"init_calls", t_init},
-        {"step_calls", t_step}, {"score_calls", t_score}, {"LOOKUP", lookup}, {"header", ""},
+        {"step_calls", t_step}, {"step_many_calls", t_many}, {"score_calls", t_score},
+        {"LOOKUP", lookup}, {"header", ""},
     };
     const int nv = (int)(sizeof vars / sizeof *vars);
     if (malcc_render(htmpl, "ensemble.h.in", vars, nv, &hb, e) < 0)
@@ -632,7 +636,7 @@ out:
     sb_free(&inc), sb_free(&fields), sb_free(&labels), sb_free(&initc), sb_free(&stepc);
     sb_free(&scorec), sb_free(&hb), sb_free(&cb), sb_free(&hdr);
     free(prov), free(htmpl), free(ctmpl), free(t_inc), free(t_fields), free(t_labels);
-    free(t_init), free(t_step), free(t_score), free(h), free(header);
+    free(t_init), free(t_step), free(t_many), free(t_score), free(h), free(header);
     return rc;
 }
 

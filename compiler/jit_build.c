@@ -12,9 +12,29 @@ typedef struct jit_priv {
     mal_jit *image;
     int n;
     malcc_tables tables[MALCC_MAX_MODELS];
+    malcc_host_matrix *mats[MALCC_MAX_MODELS][3];   /* wh1, wx2, wh2 for the host's gate kernel */
 } jit_priv;
 
-#define NSYM_PER_MODEL 11
+#define NSYM_PER_MODEL 14
+
+/* MALSTM_HOST_VNNI=0 keeps the host's products on the plain loop even where
+ * the CPU has VNNI (to measure or test that path). */
+static int want_vnni(void)
+{
+    const char *v = getenv("MALSTM_HOST_VNNI");
+    return !(v && strcmp(v, "0") == 0);
+}
+
+static void priv_free(jit_priv *pv)
+{
+    mal_jit_free(pv->image);
+    for (int i = 0; i < pv->n; i++) {
+        malcc_tables_free(&pv->tables[i]);
+        for (int k = 0; k < 3; k++)
+            malcc_host_matrix_free(pv->mats[i][k]);
+    }
+    free(pv);
+}
 
 static void *sym(mal_jit *img, const char *P, const char *what)
 {
@@ -54,15 +74,25 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
         if (malcc_tables_build(sorted[i], t, e) < 0)
             goto out;
         pv->n = i + 1;
+        const int vnni = want_vnni();
+        pv->mats[i][0] = malcc_host_matrix_new(t->wh1, t->H1, 4 * t->H1, vnni);
+        pv->mats[i][1] = malcc_host_matrix_new(t->wx2, t->H1, 4 * t->H2, vnni);
+        pv->mats[i][2] = malcc_host_matrix_new(t->wh2, t->H2, 4 * t->H2, vnni);
+        if (!pv->mats[i][0] || !pv->mats[i][1] || !pv->mats[i][2]) {
+            mal_error_set(e, "jit: out of memory for the host's weight copies");
+            goto out;
+        }
         if (malcc_render_model(sorted[i], t, prefix, idents[i], MALCC_JIT, NULL, NULL, &hs[i], &cs[i],
                                e) < 0)
             goto out;
         char P[2 * MALCC_IDENT_MAX + 2];
         snprintf(P, sizeof P, "%.48s_%.48s", prefix, idents[i]);
-        const char *what[NSYM_PER_MODEL] = {"tok", "wh1", "swh1", "wx2", "swx2", "wh2",
-                                            "swh2", "b2", "wd", "names", "name_ids"};
-        const void *addr[NSYM_PER_MODEL] = {t->tok, t->wh1, t->swh1, t->wx2, t->swx2, t->wh2,
-                                            t->swh2, t->b2, t->wd, t->names, t->ids};
+        const char *what[NSYM_PER_MODEL] = {"tok", "wh1", "swh1", "wx2", "swx2", "wh2", "swh2",
+                                            "b2", "wd", "names", "name_ids", "kh1", "kx2", "kh2"};
+        const void *addr[NSYM_PER_MODEL] = {t->tok,  t->wh1, t->swh1,        t->wx2,
+                                            t->swx2, t->wh2, t->swh2,        t->b2,
+                                            t->wd,   t->names, t->ids,       pv->mats[i][0],
+                                            pv->mats[i][1], pv->mats[i][2]};
         for (int k = 0; k < NSYM_PER_MODEL; k++) {
             snprintf(names[i][k], sizeof names[i][k], "%s_%s", P, what[k]);
             syms[nsym].name = names[i][k];
@@ -76,9 +106,11 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
                                            3 * 4 * (size_t)t->H2 + (size_t)t->H2) +
                           (size_t)t->H1 * 4 * t->H1 + (size_t)t->H1 * 4 * t->H2 +
                           (size_t)t->H2 * 4 * t->H2 + (sizeof(char *) + 4) * (size_t)t->count;
+        for (int k = 0; k < 3; k++)
+            j->table_bytes += malcc_host_matrix_bytes(pv->mats[i][k]);
     }
-    syms[nsym].name = "malcc_host_mv_i8";
-    syms[nsym].addr = (const void *)(size_t)&malcc_host_mv_i8;
+    syms[nsym].name = "malcc_host_gates";
+    syms[nsym].addr = (const void *)(size_t)&malcc_host_gates;
     nsym++;
     syms[nsym].name = "malcc_host_cell";
     syms[nsym].addr = (const void *)(size_t)&malcc_host_cell;
@@ -120,11 +152,12 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
     snprintf(E, sizeof E, "%s_ensemble", prefix);
     *(void **)&j->init = sym(pv->image, E, "init");
     *(void **)&j->step = sym(pv->image, E, "step");
+    *(void **)&j->step_many = sym(pv->image, E, "step_many");
     *(void **)&j->step_name = sym(pv->image, E, "step_name");
     *(void **)&j->score = sym(pv->image, E, "score");
     const size_t *esb = sym(pv->image, E, "state_bytes");
     j->state_size = esb ? *esb : 0;
-    if (!esb || !j->init || !j->step || !j->step_name || !j->score) {
+    if (!esb || !j->init || !j->step || !j->step_many || !j->step_name || !j->score) {
         mal_error_set(e, "jit: ensemble entry points missing");
         goto out;
     }
@@ -138,10 +171,7 @@ out:
     if (rc == 0) {
         j->priv = pv;
     } else if (pv) {
-        mal_jit_free(pv->image);
-        for (int i = 0; i < pv->n; i++)
-            malcc_tables_free(&pv->tables[i]);
-        free(pv);
+        priv_free(pv);
         memset(j, 0, sizeof *j);
     }
     return rc;
@@ -151,10 +181,6 @@ void malcc_jit_free(malcc_jit *j)
 {
     if (!j || !j->priv)
         return;
-    jit_priv *pv = j->priv;
-    mal_jit_free(pv->image);
-    for (int i = 0; i < pv->n; i++)
-        malcc_tables_free(&pv->tables[i]);
-    free(pv);
+    priv_free(j->priv);
     memset(j, 0, sizeof *j);
 }

@@ -10,6 +10,8 @@
  * test_compile_parity). Built with -O3 (compiler/CMakeLists.txt) so the loops
  * vectorise for any size. */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "malcc.h"
 #include "model.h"
@@ -46,6 +48,137 @@ void malcc_host_mv_i8(const int8_t *restrict w, const int8_t *restrict q, int32_
     }
 }
 
+/* ---- the gate pre-activations: z = base + scale * (W^T q) ----
+ *
+ * With AVX512-VNNI, vpdpbusd multiplies 4 unsigned by 4 signed bytes and adds
+ * them into an int32 lane: 64 multiply-adds per instruction. q is signed, so
+ * it is fed as q + 128 (1..255) and 128 * sum_k W[k][r] is taken off again:
+ * the same exact integer as the plain loop (|sum| < 2^31 for K <= 1024). The
+ * matrix is re-laid for it once, when the JIT is built: 16 rows by 4 k per
+ * 64-byte block, a row tile's blocks consecutive. */
+#if defined(__x86_64__) && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 11))
+#define MALCC_HAVE_VNNI_CODE 1
+#include <immintrin.h>
+#endif
+
+struct malcc_host_matrix {
+    const int8_t *w;     /* k-major [K][R]: the generated code's own table */
+    int K, R;
+    int K4, T;           /* VNNI layout: ceil(K / 4) k groups, ceil(R / 16) row tiles */
+    int8_t *w4;          /* NULL (plain loop), or [T][K4][16][4], zero-padded */
+    int32_t *offset;     /* [T * 16]: 128 * sum_k W[k][r] */
+};
+
+int malcc_host_has_vnni(void)
+{
+#ifdef MALCC_HAVE_VNNI_CODE
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+#else
+    return 0;
+#endif
+}
+
+malcc_host_matrix *malcc_host_matrix_new(const int8_t *w, int K, int R, int use_vnni)
+{
+    malcc_host_matrix *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->w = w;
+    m->K = K;
+    m->R = R;
+    if (!use_vnni || !malcc_host_has_vnni())
+        return m;
+    m->K4 = (K + 3) / 4;
+    m->T = (R + 15) / 16;
+    m->w4 = aligned_alloc(64, (size_t)m->T * m->K4 * 64);
+    m->offset = aligned_alloc(64, (size_t)m->T * 16 * sizeof *m->offset);
+    if (!m->w4 || !m->offset) {
+        malcc_host_matrix_free(m);
+        return NULL;
+    }
+    memset(m->w4, 0, (size_t)m->T * m->K4 * 64);
+    memset(m->offset, 0, (size_t)m->T * 16 * sizeof *m->offset);
+    for (int k = 0; k < K; k++)
+        for (int r = 0; r < R; r++) {
+            const int8_t v = w[(size_t)k * R + r];
+            m->w4[(((size_t)(r / 16) * m->K4 + k / 4) * 16 + r % 16) * 4 + k % 4] = v;
+            m->offset[r] += 128 * v;
+        }
+    return m;
+}
+
+size_t malcc_host_matrix_bytes(const malcc_host_matrix *m)
+{
+    return m && m->w4 ? (size_t)m->T * m->K4 * 64 + (size_t)m->T * 16 * sizeof *m->offset : 0;
+}
+
+void malcc_host_matrix_free(malcc_host_matrix *m)
+{
+    if (!m)
+        return;
+    free(m->w4);
+    free(m->offset);
+    free(m);
+}
+
+#ifdef MALCC_HAVE_VNNI_CODE
+/* acc[r] for r < 16 T (rows past R are 0); four row tiles at a time, so each
+ * broadcast of four q bytes serves four instructions. */
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static void mv_vnni(const malcc_host_matrix *m, const int8_t *q, int32_t *acc)
+{
+    uint32_t qu[MAL_MAX_HIDDEN / 4 + 1];   /* (q + 128) as bytes, four per word; pad 128 */
+    uint8_t *qb = (uint8_t *)qu;
+    for (int k = 0; k < 4 * m->K4; k++)
+        qb[k] = (uint8_t)(k < m->K ? q[k] + 128 : 128);
+    const size_t tile = (size_t)m->K4 * 64;
+    int t = 0;
+    for (; t + 4 <= m->T; t += 4) {
+        const int8_t *w = m->w4 + (size_t)t * tile;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (int g = 0; g < m->K4; g++) {
+            const __m512i x = _mm512_set1_epi32((int)qu[g]);
+            a0 = _mm512_dpbusd_epi32(a0, x, _mm512_load_si512(w + (size_t)g * 64));
+            a1 = _mm512_dpbusd_epi32(a1, x, _mm512_load_si512(w + tile + (size_t)g * 64));
+            a2 = _mm512_dpbusd_epi32(a2, x, _mm512_load_si512(w + 2 * tile + (size_t)g * 64));
+            a3 = _mm512_dpbusd_epi32(a3, x, _mm512_load_si512(w + 3 * tile + (size_t)g * 64));
+        }
+        const int32_t *o = m->offset + (size_t)t * 16;
+        _mm512_storeu_si512(acc + t * 16, _mm512_sub_epi32(a0, _mm512_load_si512(o)));
+        _mm512_storeu_si512(acc + t * 16 + 16, _mm512_sub_epi32(a1, _mm512_load_si512(o + 16)));
+        _mm512_storeu_si512(acc + t * 16 + 32, _mm512_sub_epi32(a2, _mm512_load_si512(o + 32)));
+        _mm512_storeu_si512(acc + t * 16 + 48, _mm512_sub_epi32(a3, _mm512_load_si512(o + 48)));
+    }
+    for (; t < m->T; t++) {
+        const int8_t *w = m->w4 + (size_t)t * tile;
+        __m512i a = _mm512_setzero_si512();
+        for (int g = 0; g < m->K4; g++)
+            a = _mm512_dpbusd_epi32(a, _mm512_set1_epi32((int)qu[g]),
+                                    _mm512_load_si512(w + (size_t)g * 64));
+        _mm512_storeu_si512(acc + t * 16,
+                            _mm512_sub_epi32(a, _mm512_load_si512(m->offset + (size_t)t * 16)));
+    }
+}
+#endif
+
+/* The float loop is the generated code's {{P}}_GATES loop, rounded alike
+ * (-ffp-contract=off); base may be z. */
+MALCC_HOST_CLONES
+void malcc_host_gates(const malcc_host_matrix *m, const int8_t *q, const float *scale,
+                      const float *base, float *z)
+{
+    int32_t acc[4 * MAL_MAX_HIDDEN + 16] __attribute__((aligned(64)));
+#ifdef MALCC_HAVE_VNNI_CODE
+    if (m->w4)
+        mv_vnni(m, q, acc);
+    else
+#endif
+        malcc_host_mv_i8(m->w, q, acc, m->K, m->R);
+    for (int r = 0; r < m->R; r++)
+        z[r] = base[r] + scale[r] * (float)acc[r];
+}
+
 /* The LSTM cell: templates/cell.c.in rendered once per activation at build
  * time (compiler/host_cells.cmake), so this is the generated code's own text
  * built by gcc. H <= 1024 = MAL_MAX_HIDDEN (the JIT builds validated models). */
@@ -54,7 +187,9 @@ void malcc_host_mv_i8(const int8_t *restrict w, const int8_t *restrict q, int32_
 /* host_cells.cmake sizes the cell's scratch for H <= 1024: keep them equal */
 typedef char malcc_host_hmax_is_mal_max_hidden[MAL_MAX_HIDDEN == 1024 ? 1 : -1];
 
-MALCC_HOST_CLONES
+/* flatten: the activations are inlined into each clone, so they too run at
+ * its vector width (a called static function would be the baseline's). */
+MALCC_HOST_CLONES __attribute__((flatten))
 void malcc_host_cell(const float *z, float *h, float *c, int8_t *q, int H, int act)
 {
     switch (act) {

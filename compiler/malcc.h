@@ -140,6 +140,7 @@ typedef struct malcc_jit {
     size_t state_size;                       /* ensemble state */
     void (*init)(void *state);
     void (*step)(void *state, int id);
+    void (*step_many)(void *state, const int *ids, size_t n);   /* n steps, model by model */
     int (*step_name)(void *state, const char *name, size_t len);
     int (*score)(const void *state, float *probs);   /* returns the label index */
     double compile_ms, relocate_ms;          /* time spent in libtcc */
@@ -157,6 +158,20 @@ void malcc_jit_free(malcc_jit *j);
  * acc[r] = sum_k w[k*R + r] * q[k], exact in int32. */
 void malcc_host_mv_i8(const int8_t *restrict w, const int8_t *restrict q, int32_t *restrict acc,
                       int K, int R);
+
+/* A weight matrix prepared for the host's gate kernel (kernels.c): it keeps
+ * `w` (k-major [K][R], not copied: it must outlive the matrix) and, when
+ * use_vnni is set and the CPU has AVX512-VNNI, a copy laid out for it.
+ * NULL when out of memory. */
+typedef struct malcc_host_matrix malcc_host_matrix;
+malcc_host_matrix *malcc_host_matrix_new(const int8_t *w, int K, int R, int use_vnni);
+void malcc_host_matrix_free(malcc_host_matrix *m);
+size_t malcc_host_matrix_bytes(const malcc_host_matrix *m);   /* the copy's bytes (0: none) */
+int malcc_host_has_vnni(void);
+/* z[r] = base[r] + scale[r] * sum_k W[k][r] q[k] for r < R, as the generated
+ * code's {{P}}_GATES computes it (same bits); base may be z. */
+void malcc_host_gates(const malcc_host_matrix *m, const int8_t *q, const float *scale,
+                      const float *base, float *z);
 
 /* The host's LSTM cell for JIT-built models (kernels.c): templates/cell.c.in
  * built by gcc, one instance per activation (act: mal_act), H <= MAL_MAX_HIDDEN. */

@@ -1,6 +1,11 @@
 /* malscan_jit.c - engine "jit": one libtcc build of the whole ensemble per
  * run; each scorer owns one ensemble state (the generated code keeps no
- * mutable globals, so scorers run in parallel without locks). */
+ * mutable globals, so scorers run in parallel without locks).
+ *
+ * Calls are buffered and handed over JIT_BATCH at a time (step_many), which
+ * runs them model by model: one model's weights (~120 KB at H 100) stay in
+ * the cache for the whole batch instead of eight models' evicting each
+ * other at every call. The states are the same as call-by-call stepping. */
 #include "malscan_jit.h"
 
 #include <stdlib.h>
@@ -8,10 +13,21 @@
 
 #include "malcc.h"
 
+#define JIT_BATCH 256
+
 typedef struct jit_scorer {
     const malcc_jit *jit;
     void *state;
+    size_t pending;          /* ids buffered, not yet stepped */
+    int ids[JIT_BATCH];
 } jit_scorer;
+
+static void jit_flush(jit_scorer *sc)
+{
+    if (sc->pending > 0)
+        sc->jit->step_many(sc->state, sc->ids, sc->pending);
+    sc->pending = 0;
+}
 
 static void *jit_scorer_new(mal_engine *en, mal_error *e)
 {
@@ -27,6 +43,7 @@ static void *jit_scorer_new(mal_engine *en, mal_error *e)
     }
     sc->jit = j;
     sc->state = state;
+    sc->pending = 0;
     return sc;
 }
 
@@ -34,18 +51,23 @@ static void jit_begin(void *opaque)
 {
     jit_scorer *sc = opaque;
     sc->jit->init(sc->state);
+    sc->pending = 0;
 }
 
 static void jit_calls(void *opaque, int32_t id, uint64_t count)
 {
     jit_scorer *sc = opaque;
-    for (uint64_t k = 0; k < count; k++)
-        sc->jit->step(sc->state, id);
+    for (uint64_t k = 0; k < count; k++) {
+        sc->ids[sc->pending++] = id;
+        if (sc->pending == JIT_BATCH)
+            jit_flush(sc);
+    }
 }
 
 static void jit_finish(void *opaque, float *probs)
 {
     jit_scorer *sc = opaque;
+    jit_flush(sc);
     sc->jit->score(sc->state, probs);
 }
 

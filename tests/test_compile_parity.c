@@ -210,8 +210,15 @@ static void test_parity(void **state)
     int jit_traces = 0;
     for (int t = 0; t < ntraces; t += bits_every, jit_traces++) {
         j.init(st);
-        for (size_t k = 0; k < traces[t].n; k++)
-            j.step(st, traces[t].ids[k]);
+        if (jit_traces % 2 == 0) {   /* call by call */
+            for (size_t k = 0; k < traces[t].n; k++)
+                j.step(st, traces[t].ids[k]);
+        } else {   /* step_many (model by model), in uneven chunks: the same bits */
+            for (size_t k = 0; k < traces[t].n; k += 97) {
+                const size_t m = traces[t].n - k < 97 ? traces[t].n - k : 97;
+                j.step_many(st, traces[t].ids + k, m);
+            }
+        }
         j.score(st, pj + (size_t)t * NMODELS);
     }
 

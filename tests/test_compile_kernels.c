@@ -1,0 +1,139 @@
+/* test_compile_kernels.c - the host's gate kernel (compiler/kernels.c) that
+ * JIT-built models call: z = base + scale * (W^T q) must equal, bit for bit,
+ * the plain C the generated sources compile (an int32 sum, then one float
+ * multiply and one add), on the plain path and on the AVX512-VNNI path,
+ * for odd sizes (row tiles and k groups cut short) and the model's own. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "malcc.h"
+#include "model.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t next_u32(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 11);
+}
+
+/* Int8 values in [-127, 127], with the extremes over-represented: they are
+ * where an offset or a saturating instruction would go wrong. */
+static int8_t rand_i8(void)
+{
+    const uint32_t u = next_u32();
+    if (u % 8 == 0)
+        return (u & 8) ? 127 : -127;
+    return (int8_t)((int)(u % 255) - 127);
+}
+
+static float rand_f(void)
+{
+    return ((float)(next_u32() % 2000001) - 1000000.0f) * 1e-6f;
+}
+
+/* One shape: both paths against the plain computation, bit for bit. */
+static void check_shape(int K, int R, int in_place)
+{
+    int8_t *w = malloc((size_t)K * R), *q = malloc((size_t)K);
+    float *scale = malloc(sizeof(float) * R), *base = malloc(sizeof(float) * R);
+    float *want = malloc(sizeof(float) * R), *got = malloc(sizeof(float) * R);
+    assert_non_null(w), assert_non_null(q), assert_non_null(scale), assert_non_null(base);
+    assert_non_null(want), assert_non_null(got);
+    for (size_t i = 0; i < (size_t)K * R; i++)
+        w[i] = rand_i8();
+    for (int k = 0; k < K; k++)
+        q[k] = rand_i8();
+    for (int r = 0; r < R; r++) {
+        scale[r] = rand_f() * 1e-3f;
+        base[r] = rand_f();
+        int32_t acc = 0;
+        for (int k = 0; k < K; k++)
+            acc += (int32_t)w[(size_t)k * R + r] * q[k];
+        const float prod = scale[r] * (float)acc;   /* two roundings, as generated */
+        want[r] = base[r] + prod;
+    }
+    for (int vnni = 0; vnni <= 1; vnni++) {
+        malcc_host_matrix *m = malcc_host_matrix_new(w, K, R, vnni);
+        assert_non_null(m);
+        if (in_place) {
+            memcpy(got, base, sizeof(float) * R);
+            malcc_host_gates(m, q, scale, got, got);
+        } else {
+            memset(got, 0xff, sizeof(float) * R);
+            malcc_host_gates(m, q, scale, base, got);
+        }
+        for (int r = 0; r < R; r++)
+            if (memcmp(&got[r], &want[r], sizeof(float)) != 0)
+                fail_msg("K %d R %d vnni %d in_place %d: z[%d] = %.9g, want %.9g", K, R, vnni,
+                         in_place, r, (double)got[r], (double)want[r]);
+        malcc_host_matrix_free(m);
+    }
+    free(w), free(q), free(scale), free(base), free(want), free(got);
+}
+
+static void test_gates_odd_shapes(void **state)
+{
+    (void)state;
+    const int Ks[] = {1, 2, 3, 4, 5, 7, 16, 33, 64, 100};
+    const int Rs[] = {1, 4, 15, 16, 17, 63, 64, 65, 100, 130};
+    for (size_t a = 0; a < sizeof Ks / sizeof *Ks; a++)
+        for (size_t b = 0; b < sizeof Rs / sizeof *Rs; b++)
+            check_shape(Ks[a], Rs[b], (int)((a + b) % 2));
+}
+
+/* The paper's model (H 100: 100 -> 400) and the largest the JIT accepts,
+ * where |sum| is largest: every weight and input at +-127. */
+static void test_gates_model_sizes_and_extremes(void **state)
+{
+    (void)state;
+    check_shape(100, 400, 0);
+    check_shape(100, 400, 1);
+    check_shape(MAL_MAX_HIDDEN, 4 * 17, 0);
+    const int K = MAL_MAX_HIDDEN, R = 32;
+    int8_t *w = malloc((size_t)K * R), q[MAL_MAX_HIDDEN];
+    assert_non_null(w);
+    float scale[32], base[32], z[32];
+    for (int r = 0; r < R; r++) {
+        scale[r] = 1.0f;
+        base[r] = 0.0f;
+    }
+    for (int k = 0; k < K; k++) {
+        q[k] = (k % 2) ? -127 : 127;
+        for (int r = 0; r < R; r++)   /* row r: all +127, or same sign as q, or opposite */
+            w[(size_t)k * R + r] = (int8_t)(r % 3 == 0 ? 127 : (r % 3 == 1 ? q[k] : -q[k]));
+    }
+    for (int vnni = 0; vnni <= 1; vnni++) {
+        malcc_host_matrix *m = malcc_host_matrix_new(w, K, R, vnni);
+        assert_non_null(m);
+        malcc_host_gates(m, q, scale, base, z);
+        for (int r = 0; r < R; r++) {
+            const float want = r % 3 == 0 ? 0.0f : (r % 3 == 1 ? 1.0f : -1.0f) * 127.0f * 127.0f * K;
+            if (z[r] != want)
+                fail_msg("extremes, vnni %d: z[%d] = %.9g, want %.9g", vnni, r, (double)z[r],
+                         (double)want);
+        }
+        malcc_host_matrix_free(m);
+    }
+    free(w);
+    printf("host gate kernel: AVX512-VNNI path %s on this CPU\n",
+           malcc_host_has_vnni() ? "tested" : "absent (plain path only)");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gates_odd_shapes),
+        cmocka_unit_test(test_gates_model_sizes_and_extremes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
