@@ -413,6 +413,21 @@ static char *float_lit(float x)
     return sb_take(&b, NULL);
 }
 
+/* Windows the host target's step_many runs side by side: only when windows
+ * do not overlap (stride = window, so one is live at a time), and no more
+ * than fit ~128 KB of stack (a window's state, its calls and its gate row
+ * each); 0 = call by call. */
+static int step_many_batch(const malcc_tables *t, const mal_scoring *sc)
+{
+    if (sc->stride <= 0 || sc->stride != sc->window || sc->window > 4096)
+        return 0;
+    const size_t hmax = (size_t)(t->H1 > t->H2 ? t->H1 : t->H2);
+    const size_t per = 4 * (2 * (size_t)t->H1 + 3 * (size_t)t->H2) + (size_t)t->H1 + (size_t)t->H2 +
+                       4 * (size_t)sc->window + 16 * hmax + 64;
+    const size_t b = 131072 / per;
+    return b < 2 ? 0 : (b > 16 ? 16 : (int)b);
+}
+
 /* One model's .h/.c text for a target. The host target (and the JIT) use
  * templates/model.*.in; cortex-m uses templates/cortex-m/model.*.in with the
  * profile's tables (`t` from malcc_tables_build_small for the small one). */
@@ -424,7 +439,7 @@ static int render_model(const mal_model *m, const malcc_tables *t, const char *p
     const int cm = target == MALCC_TARGET_CORTEX_M;
     const int small = cm && profile == MALCC_PROFILE_SMALL;
     char P[2 * MALCC_IDENT_MAX + 2], PU[sizeof P];
-    char nums[18][32], vocab[MALCC_IDENT_MAX + 8];
+    char nums[19][32], vocab[MALCC_IDENT_MAX + 8];
     int rc = -1;
     char *prov = NULL, *htmpl = NULL, *ctmpl = NULL, *tables = NULL, *db = NULL, *ca = NULL,
          *cb = NULL, *h = NULL, *header = NULL, *rule = NULL, *ltmpl = NULL, *cell = NULL;
@@ -457,6 +472,7 @@ static int render_model(const mal_model *m, const malcc_tables *t, const char *p
     snprintf(nums[15], 32, "%d", m->scoring.combine == MAL_COMBINE_MAX);
     snprintf(nums[16], 32, "%d", t->E);
     snprintf(nums[17], 32, "%d", 4 * (t->H1 > t->H2 ? t->H1 : t->H2));
+    snprintf(nums[18], 32, "%d", step_many_batch(t, sc));
     snprintf(vocab, sizeof vocab, "%.48s_vocab", prefix);
     char act_id[8];
     snprintf(act_id, sizeof act_id, "%d", (int)m->act);
@@ -486,6 +502,7 @@ static int render_model(const mal_model *m, const malcc_tables *t, const char *p
         {"WINDOW", nums[6]}, {"STRIDE", nums[7]}, {"NWIN", nums[8]}, {"RING", nums[9]},
         {"MAX_WINDOWS", nums[10]}, {"COUNT", nums[11]}, {"SOFTMAX", nums[12]},
         {"POOL_MEAN", nums[13]}, {"DEDUP", nums[14]}, {"COMBINE_MAX", nums[15]},
+        {"BATCH", nums[18]},
         {"ACT", mal_act_name(m->act)}, {"ACT_ID", act_id}, {"DENSE_B", db},
         {"CALIB_A", ca}, {"CALIB_B", cb}, {"RULE", rule}, {"tables", tables},
         /* cortex-m only (the host templates do not use them) */
@@ -582,8 +599,7 @@ int malcc_render_ensemble(const mal_model *const *models, char idents[][MALCC_ID
         sb_printf(&labels, "    \"%s\",\n", models[i]->type);
         sb_printf(&initc, "    %s_%s_init(&s->%s);\n", prefix, id, id);
         sb_printf(&stepc, "    %s_%s_step(&s->%s, id);\n", prefix, id, id);
-        sb_printf(&manyc, "    for (i = 0; i < n; i++)\n        %s_%s_step(&s->%s, ids[i]);\n",
-                  prefix, id, id);
+        sb_printf(&manyc, "    %s_%s_step_many(&s->%s, ids, n);\n", prefix, id, id);
         sb_printf(&scorec, "    probs[%d] = %s_%s_score(&s->%s);\n", i, prefix, id, id);
     }
     t_inc = sb_take(&inc, NULL), t_fields = sb_take(&fields, NULL), t_labels = sb_take(&labels, NULL);

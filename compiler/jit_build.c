@@ -61,7 +61,7 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
     jit_priv *pv = calloc(1, sizeof *pv);
     char *hs[MALCC_MAX_MODELS] = {0}, *cs[MALCC_MAX_MODELS + 1] = {0}, *eh = NULL;
     mal_jit_unit units[MALCC_MAX_MODELS + 1];
-    mal_jit_symbol *syms = calloc((size_t)n * NSYM_PER_MODEL + 2, sizeof *syms);   /* + 2 host kernels */
+    mal_jit_symbol *syms = calloc((size_t)n * NSYM_PER_MODEL + 3, sizeof *syms);   /* + 3 host kernels */
     char (*names)[NSYM_PER_MODEL][3 * MALCC_IDENT_MAX] = calloc((size_t)n, sizeof *names);
     char (*unames)[MALCC_IDENT_MAX + 8] = calloc((size_t)n + 1, sizeof *unames);
     int rc = -1, nsym = 0;
@@ -111,6 +111,9 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
     }
     syms[nsym].name = "malcc_host_gates";
     syms[nsym].addr = (const void *)(size_t)&malcc_host_gates;
+    nsym++;
+    syms[nsym].name = "malcc_host_gates_many";
+    syms[nsym].addr = (const void *)(size_t)&malcc_host_gates_many;
     nsym++;
     syms[nsym].name = "malcc_host_cell";
     syms[nsym].addr = (const void *)(size_t)&malcc_host_cell;

@@ -162,6 +162,116 @@ static void mv_vnni(const malcc_host_matrix *m, const int8_t *q, int32_t *acc)
 }
 #endif
 
+#ifdef MALCC_HAVE_VNNI_CODE
+/* q + 128 as bytes, four to a word, padded with 128 (the pad's weights are 0). */
+static void to_u8_words(const int8_t *q, int K, int K4, uint32_t *qu)
+{
+    uint8_t *qb = (uint8_t *)qu;
+    for (int k = 0; k < 4 * K4; k++)
+        qb[k] = (uint8_t)(k < K ? q[k] + 128 : 128);
+}
+
+/* acc[b][r] for four windows at once (q[0..3]), four row tiles at a time:
+ * 16 accumulators, each weight block loaded once for the four windows. */
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static void mm4_vnni(const malcc_host_matrix *m, const int8_t *const *q, int32_t *const *acc)
+{
+    uint32_t qu[4][MAL_MAX_HIDDEN / 4 + 1];
+    for (int b = 0; b < 4; b++)
+        to_u8_words(q[b], m->K, m->K4, qu[b]);
+    const size_t tile = (size_t)m->K4 * 64;
+    int t = 0;
+#define MM_ROW(b, w0, w1, w2, w3)                                                  \
+    do {                                                                          \
+        const __m512i x = _mm512_set1_epi32((int)qu[b][g]);                      \
+        a##b##0 = _mm512_dpbusd_epi32(a##b##0, x, w0);                            \
+        a##b##1 = _mm512_dpbusd_epi32(a##b##1, x, w1);                            \
+        a##b##2 = _mm512_dpbusd_epi32(a##b##2, x, w2);                            \
+        a##b##3 = _mm512_dpbusd_epi32(a##b##3, x, w3);                            \
+    } while (0)
+#define MM_STORE(b)                                                                \
+    do {                                                                          \
+        _mm512_storeu_si512(acc[b] + t * 16, _mm512_sub_epi32(a##b##0, o0));      \
+        _mm512_storeu_si512(acc[b] + t * 16 + 16, _mm512_sub_epi32(a##b##1, o1)); \
+        _mm512_storeu_si512(acc[b] + t * 16 + 32, _mm512_sub_epi32(a##b##2, o2)); \
+        _mm512_storeu_si512(acc[b] + t * 16 + 48, _mm512_sub_epi32(a##b##3, o3)); \
+    } while (0)
+    for (; t + 4 <= m->T; t += 4) {
+        const int8_t *w = m->w4 + (size_t)t * tile;
+        __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;
+        __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00;
+        __m512i a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int g = 0; g < m->K4; g++) {
+            const __m512i w0 = _mm512_load_si512(w + (size_t)g * 64);
+            const __m512i w1 = _mm512_load_si512(w + tile + (size_t)g * 64);
+            const __m512i w2 = _mm512_load_si512(w + 2 * tile + (size_t)g * 64);
+            const __m512i w3 = _mm512_load_si512(w + 3 * tile + (size_t)g * 64);
+            MM_ROW(0, w0, w1, w2, w3);
+            MM_ROW(1, w0, w1, w2, w3);
+            MM_ROW(2, w0, w1, w2, w3);
+            MM_ROW(3, w0, w1, w2, w3);
+        }
+        const int32_t *o = m->offset + (size_t)t * 16;
+        const __m512i o0 = _mm512_load_si512(o), o1 = _mm512_load_si512(o + 16);
+        const __m512i o2 = _mm512_load_si512(o + 32), o3 = _mm512_load_si512(o + 48);
+        MM_STORE(0);
+        MM_STORE(1);
+        MM_STORE(2);
+        MM_STORE(3);
+    }
+#undef MM_ROW
+#undef MM_STORE
+    for (; t < m->T; t++) {   /* the last row tiles, one at a time */
+        const int8_t *w = m->w4 + (size_t)t * tile;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (int g = 0; g < m->K4; g++) {
+            const __m512i wv = _mm512_load_si512(w + (size_t)g * 64);
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_set1_epi32((int)qu[0][g]), wv);
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_set1_epi32((int)qu[1][g]), wv);
+            a2 = _mm512_dpbusd_epi32(a2, _mm512_set1_epi32((int)qu[2][g]), wv);
+            a3 = _mm512_dpbusd_epi32(a3, _mm512_set1_epi32((int)qu[3][g]), wv);
+        }
+        const __m512i o = _mm512_load_si512(m->offset + (size_t)t * 16);
+        _mm512_storeu_si512(acc[0] + t * 16, _mm512_sub_epi32(a0, o));
+        _mm512_storeu_si512(acc[1] + t * 16, _mm512_sub_epi32(a1, o));
+        _mm512_storeu_si512(acc[2] + t * 16, _mm512_sub_epi32(a2, o));
+        _mm512_storeu_si512(acc[3] + t * 16, _mm512_sub_epi32(a3, o));
+    }
+}
+#endif
+
+MALCC_HOST_CLONES
+void malcc_host_gates_many(const malcc_host_matrix *m, int nb, const int8_t *const *q,
+                           const float *scale, const float *const *base, float *const *z)
+{
+    int32_t acc[4][4 * MAL_MAX_HIDDEN + 64] __attribute__((aligned(64)));   /* 66 KB */
+    for (int b0 = 0; b0 < nb; b0 += 4) {
+        const int n4 = nb - b0 < 4 ? nb - b0 : 4;
+#ifdef MALCC_HAVE_VNNI_CODE
+        if (m->w4 && n4 > 1) {
+            /* a short group repeats its first window (its sums are dropped) */
+            const int8_t *q4[4];
+            int32_t *a4[4] = {acc[0], acc[1], acc[2], acc[3]};
+            for (int b = 0; b < 4; b++)
+                q4[b] = q[b0 + (b < n4 ? b : 0)];
+            mm4_vnni(m, q4, a4);
+        } else if (m->w4) {
+            mv_vnni(m, q[b0], acc[0]);
+        } else
+#endif
+        {
+            for (int b = 0; b < n4; b++)
+                malcc_host_mv_i8(m->w, q[b0 + b], acc[b], m->K, m->R);
+        }
+        for (int b = 0; b < n4; b++) {
+            const float *bs = base[b0 + b];
+            float *zb = z[b0 + b];
+            for (int r = 0; r < m->R; r++)
+                zb[r] = bs[r] + scale[r] * (float)acc[b][r];
+        }
+    }
+}
+
 /* The float loop is the generated code's {{P}}_GATES loop, rounded alike
  * (-ffp-contract=off); base may be z. */
 MALCC_HOST_CLONES

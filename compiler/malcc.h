@@ -172,6 +172,10 @@ int malcc_host_has_vnni(void);
  * code's {{P}}_GATES computes it (same bits); base may be z. */
 void malcc_host_gates(const malcc_host_matrix *m, const int8_t *q, const float *scale,
                       const float *base, float *z);
+/* The same for nb vectors: z[b] = base[b] + scale * (W^T q[b]); base[b] may be
+ * z[b]. With VNNI each weight block serves four of them. */
+void malcc_host_gates_many(const malcc_host_matrix *m, int nb, const int8_t *const *q,
+                           const float *scale, const float *const *base, float *const *z);
 
 /* The host's LSTM cell for JIT-built models (kernels.c): templates/cell.c.in
  * built by gcc, one instance per activation (act: mal_act), H <= MAL_MAX_HIDDEN. */

@@ -233,6 +233,110 @@ static void test_small_models_everywhere(void **state)
         mal_model_free(&m[i]);
 }
 
+/* step_many == step, bit for bit, under every kind of rule: windows side by
+ * side (stride = window, batches of windows cut by chunk ends and by the
+ * batch limit), and call by call (the last window only, overlapping
+ * windows); in the JIT, and in the standalone sources, whose --main program
+ * hands calls to step_many 4096 at a time. */
+static void test_step_many(void **state)
+{
+    (void)state;
+    mal_error e = {{0}};
+    mal_model m[4];
+    odd_models(m);   /* Alpha: the last window only; Beta: overlapping windows */
+    m[2].scoring = (mal_scoring){.window = 3, .stride = 3, .max_windows = 0, .dedup = 1,
+                                 .combine = MAL_COMBINE_MEAN, .calib_a = 1.0f, .calib_b = 0.0f};
+    m[3].scoring = (mal_scoring){.window = 7, .stride = 7, .max_windows = 5, .dedup = 0,
+                                 .combine = MAL_COMBINE_MAX, .calib_a = 1.5f, .calib_b = 0.25f};
+    const mal_model *mp[4] = {&m[0], &m[1], &m[2], &m[3]};
+    malcc_jit j;
+    assert_int_equal(malcc_jit_build(mp, 4, "t", &j, &e), 0);
+    void *st = malloc(j.state_size);
+    assert_non_null(st);
+    enum { NT = 10, MAXN = 1200 };
+    static const int lens[NT] = {0, 1, 2, 3, 4, 7, 22, 100, 333, MAXN};
+    static const size_t chunks[] = {1, 2, 5, 64, 256, 5000};
+    static int ids[NT][MAXN];
+    uint64_t r = 77;
+    char *lines = malloc((size_t)NT * MAXN * 40);
+    assert_non_null(lines);
+    size_t off = 0;
+    for (int t = 0; t < NT; t++) {
+        for (int i = 0; i < lens[t]; i++) {
+            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+            const unsigned u = (unsigned)(r >> 33);
+            int id = (int)(u % (unsigned)sample_vocab.size);
+            if (i > 0 && u % 3 == 0)
+                id = ids[t][i - 1];   /* runs, for de-duplication */
+            if (!sample_vocab.names[id])
+                id = 0;
+            ids[t][i] = id;
+            off += (size_t)sprintf(lines + off, "%s%s", i ? " " : "", sample_vocab.names[id]);
+        }
+        lines[off++] = '\n';
+    }
+    lines[off] = 0;
+    float want[NT][4];
+    for (int t = 0; t < NT; t++) {
+        j.init(st);
+        for (int i = 0; i < lens[t]; i++)
+            j.step(st, ids[t][i]);
+        j.score(st, want[t]);
+        for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+            float got[4];
+            j.init(st);
+            for (int i = 0; i < lens[t]; i += (int)chunks[c]) {
+                const int n = lens[t] - i < (int)chunks[c] ? lens[t] - i : (int)chunks[c];
+                j.step_many(st, ids[t] + i, (size_t)n);
+            }
+            const int bad[2] = {-1, 100000};   /* ignored, as by step */
+            j.step_many(st, bad, 2);
+            j.score(st, got);
+            for (int k = 0; k < 4; k++)
+                if (memcmp(&got[k], &want[t][k], sizeof(float)) != 0)
+                    fail_msg("JIT %s, %d calls, chunks of %zu: step_many %.9g, step %.9g",
+                             j.models[k].type, lens[t], chunks[c], (double)got[k],
+                             (double)want[t][k]);
+        }
+    }
+    /* the standalone sources' main (step_many, 256 calls at a time) */
+    char *dir = tmp_dir(), *gen = tmp_path(dir, "gen"), *exe = tmp_path(dir, "classify");
+    char *in = tmp_path(dir, "in.txt");
+    malcc_output o;
+    malcc_opts opts = {.prefix = "t", .with_main = 1, .command = "malcc test --main"};
+    assert_int_equal(malcc_generate(mp, 4, &opts, &o, &e), 0);
+    assert_int_equal(malcc_write_dir(&o, gen, &e), 0);
+    malcc_output_free(&o);
+    write_text(in, lines);
+    char *log = NULL;
+    int rc = run_capture(&log, "gcc -O2 -std=c99 -Wall -Wextra -Werror -pedantic -ffp-contract=off "
+                               "%s/*.c -o %s 2>&1 && %s < %s", gen, exe, exe, in);
+    if (rc != 0)
+        print_error("%s\n", log);
+    assert_int_equal(rc, 0);
+    char *p = log;
+    for (int t = 0; t < NT; t++) {
+        char lab[64];
+        int used;
+        assert_int_equal(sscanf(p, "%63s%n", lab, &used), 1);
+        p += used;
+        for (int k = 0; k < 4; k++) {
+            const float g = strtof(p, &p);
+            if (memcmp(&g, &want[t][k], sizeof g) != 0)
+                fail_msg("gcc main %s, %d calls: %.9g, JIT step %.9g", j.models[k].type, lens[t],
+                         (double)g, (double)want[t][k]);
+        }
+    }
+    free(log);
+    free(lines);
+    free(st);
+    malcc_jit_free(&j);
+    rm_rf(dir);
+    free(dir), free(gen), free(exe), free(in);
+    for (int i = 0; i < 4; i++)
+        mal_model_free(&m[i]);
+}
+
 /* The compiler does not ignore the model: one weight changes the output. */
 static void test_weight_change(void **state)
 {
@@ -388,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_renderer),
         cmocka_unit_test(test_injection),
         cmocka_unit_test(test_small_models_everywhere),
+        cmocka_unit_test(test_step_many),
         cmocka_unit_test(test_weight_change),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_jit_errors),

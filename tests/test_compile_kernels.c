@@ -1,8 +1,10 @@
-/* test_compile_kernels.c - the host's gate kernel (compiler/kernels.c) that
- * JIT-built models call: z = base + scale * (W^T q) must equal, bit for bit,
- * the plain C the generated sources compile (an int32 sum, then one float
- * multiply and one add), on the plain path and on the AVX512-VNNI path,
- * for odd sizes (row tiles and k groups cut short) and the model's own. */
+/* test_compile_kernels.c - the host's gate kernels (compiler/kernels.c) that
+ * JIT-built models call: z = base + scale * (W^T q), for one vector
+ * (malcc_host_gates) or several (malcc_host_gates_many), must equal, bit for
+ * bit, the plain C the generated sources compile (an int32 sum, then one
+ * float multiply and one add), on the plain path and on the AVX512-VNNI path,
+ * for odd sizes (row tiles and k groups cut short, window groups of 1-3) and
+ * the model's own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,6 +83,66 @@ static void check_shape(int K, int R, int in_place)
     free(w), free(q), free(scale), free(base), free(want), free(got);
 }
 
+/* nb vectors through malcc_host_gates_many against the plain computation;
+ * every other vector in place (base == z). */
+static void check_many(int K, int R, int nb)
+{
+    int8_t *w = malloc((size_t)K * R), *q = malloc((size_t)K * nb);
+    float *scale = malloc(sizeof(float) * R), *base = malloc(sizeof(float) * R * nb);
+    float *want = malloc(sizeof(float) * R * nb), *got = malloc(sizeof(float) * R * nb);
+    const int8_t **qp = malloc(sizeof *qp * nb);
+    const float **bp = malloc(sizeof *bp * nb);
+    float **zp = malloc(sizeof *zp * nb);
+    assert_true(w && q && scale && base && want && got && qp && bp && zp);
+    for (size_t i = 0; i < (size_t)K * R; i++)
+        w[i] = rand_i8();
+    for (int i = 0; i < K * nb; i++)
+        q[i] = rand_i8();
+    for (int r = 0; r < R; r++)
+        scale[r] = rand_f() * 1e-3f;
+    for (int b = 0; b < nb; b++)
+        for (int r = 0; r < R; r++) {
+            base[b * R + r] = rand_f();
+            int32_t acc = 0;
+            for (int k = 0; k < K; k++)
+                acc += (int32_t)w[(size_t)k * R + r] * q[b * K + k];
+            const float prod = scale[r] * (float)acc;
+            want[b * R + r] = base[b * R + r] + prod;
+        }
+    for (int vnni = 0; vnni <= 1; vnni++) {
+        malcc_host_matrix *m = malcc_host_matrix_new(w, K, R, vnni);
+        assert_non_null(m);
+        for (int b = 0; b < nb; b++) {
+            qp[b] = q + b * K;
+            zp[b] = got + b * R;
+            if (b % 2) {
+                memcpy(zp[b], base + b * R, sizeof(float) * R);
+                bp[b] = zp[b];
+            } else {
+                memset(zp[b], 0xff, sizeof(float) * R);
+                bp[b] = base + b * R;
+            }
+        }
+        malcc_host_gates_many(m, nb, qp, scale, bp, zp);
+        for (int i = 0; i < R * nb; i++)
+            if (memcmp(&got[i], &want[i], sizeof(float)) != 0)
+                fail_msg("many: K %d R %d nb %d vnni %d: z[%d][%d] = %.9g, want %.9g", K, R, nb,
+                         vnni, i / R, i % R, (double)got[i], (double)want[i]);
+        malcc_host_matrix_free(m);
+    }
+    free(w), free(q), free(scale), free(base), free(want), free(got), free(qp), free(bp), free(zp);
+}
+
+static void test_gates_many(void **state)
+{
+    (void)state;
+    const int shapes[][2] = {{1, 1}, {3, 17}, {5, 64}, {7, 65}, {33, 130}, {100, 400}, {64, 256}};
+    for (size_t a = 0; a < sizeof shapes / sizeof *shapes; a++)
+        for (int nb = 1; nb <= 9; nb++)
+            check_many(shapes[a][0], shapes[a][1], nb);
+    check_many(100, 400, 16);
+}
+
 static void test_gates_odd_shapes(void **state)
 {
     (void)state;
@@ -134,6 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gates_odd_shapes),
         cmocka_unit_test(test_gates_model_sizes_and_extremes),
+        cmocka_unit_test(test_gates_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
