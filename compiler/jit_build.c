@@ -79,7 +79,7 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
         pv->mats[i][1] = malcc_host_matrix_new(t->wx2, t->H1, 4 * t->H2, vnni);
         pv->mats[i][2] = malcc_host_matrix_new(t->wh2, t->H2, 4 * t->H2, vnni);
         if (!pv->mats[i][0] || !pv->mats[i][1] || !pv->mats[i][2]) {
-            mal_error_set(e, "jit: out of memory for the host's weight copies");
+            mal_error_set(e, "jit: %s: out of memory for the host's weight copies", sorted[i]->type);
             goto out;
         }
         if (malcc_render_model(sorted[i], t, prefix, idents[i], MALCC_JIT, NULL, NULL, &hs[i], &cs[i],

@@ -1,5 +1,5 @@
-/* kernels.c - the host's kernels that JIT-built models call: the int8
- * products and the LSTM cell.
+/* kernels.c - the host's kernels that JIT-built models call: the gate
+ * pre-activations (int8 products, then scale and bias) and the LSTM cell.
  *
  * tcc does not optimise: its code for the int8 products runs ~10x slower than
  * gcc's, its cell ~6x. So the JIT image calls these gcc-built copies (bound by
@@ -81,6 +81,8 @@ int malcc_host_has_vnni(void)
 
 malcc_host_matrix *malcc_host_matrix_new(const int8_t *w, int K, int R, int use_vnni)
 {
+    if (K < 1 || R < 1 || K > MAL_MAX_HIDDEN || R > 4 * MAL_MAX_HIDDEN)
+        return NULL;   /* the kernels' buffers are sized for validated models */
     malcc_host_matrix *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;

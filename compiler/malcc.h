@@ -162,7 +162,8 @@ void malcc_host_mv_i8(const int8_t *restrict w, const int8_t *restrict q, int32_
 /* A weight matrix prepared for the host's gate kernel (kernels.c): it keeps
  * `w` (k-major [K][R], not copied: it must outlive the matrix) and, when
  * use_vnni is set and the CPU has AVX512-VNNI, a copy laid out for it.
- * NULL when out of memory. */
+ * NULL when out of memory or outside 1 <= K <= MAL_MAX_HIDDEN,
+ * 1 <= R <= 4 * MAL_MAX_HIDDEN (what a validated model has). */
 typedef struct malcc_host_matrix malcc_host_matrix;
 malcc_host_matrix *malcc_host_matrix_new(const int8_t *w, int K, int R, int use_vnni);
 void malcc_host_matrix_free(malcc_host_matrix *m);
