@@ -302,7 +302,7 @@ typedef char malcc_host_hmax_is_mal_max_hidden[MAL_MAX_HIDDEN == 1024 ? 1 : -1];
 /* flatten: the activations are inlined into each clone, so they too run at
  * its vector width (a called static function would be the baseline's). */
 MALCC_HOST_CLONES __attribute__((flatten))
-void malcc_host_cell(const float *z, float *h, float *c, int8_t *q, int H, int act)
+void malcc_host_cell(const float *z, float *h, float *c, int8_t *q, int H, int act, float *pool)
 {
     switch (act) {
     case 0:
@@ -318,4 +318,7 @@ void malcc_host_cell(const float *z, float *h, float *c, int8_t *q, int H, int a
         malcc_host_a3_cell(z, h, c, q, H);
         break;
     }
+    if (pool)   /* the generated {{P}}_cell_pool's sum */
+        for (int j = 0; j < H; j++)
+            pool[j] = pool[j] + h[j];
 }
