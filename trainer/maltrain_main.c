@@ -31,9 +31,10 @@ static const char *usage_text =
     "       --split trains on the `train` lines only; 15% of them (stratified, by --seed)\n"
     "       pick the best epoch by validation ROC-AUC. --folds K: stratified K-fold\n"
     "       cross-validation of the protocol on the train part (prints mean and spread).\n"
-    "       Tuning: --hidden N, --windows-per-trace N, --stride N, --max-windows N,\n"
-    "       --pos-weight W (0 = balanced), --pool last|mean, --calibration (Platt on the\n"
-    "       validation split) | --no-calibration.\n"
+    "       Tuning (the default protocol's values): --hidden N (100), --windows-per-trace N\n"
+    "       (16), --stride N (100), --max-windows N (32), --pos-weight W (0 = balanced),\n"
+    "       --pool last|mean (mean), --calibration (Platt on the validation split) |\n"
+    "       --no-calibration (the default).\n"
     "eval:  per type accuracy, precision, recall, F1, ROC-AUC; eight-way argmax accuracy,\n"
     "       macro-F1, confusion matrix (rows true, columns predicted). --split scores the\n"
     "       `test` lines.\n";
