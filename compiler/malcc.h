@@ -154,8 +154,8 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
                     mal_error *e);
 void malcc_jit_free(malcc_jit *j);
 
-/* The host int8 product JIT-built models call (kernels.c):
- * acc[r] = sum_k w[k*R + r] * q[k], exact in int32. */
+/* The host's plain int8 product (kernels.c), the gate kernels' path where the
+ * CPU has no VNNI: acc[r] = sum_k w[k*R + r] * q[k], exact in int32. */
 void malcc_host_mv_i8(const int8_t *restrict w, const int8_t *restrict q, int32_t *restrict acc,
                       int K, int R);
 
