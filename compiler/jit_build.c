@@ -65,6 +65,7 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
     char (*names)[NSYM_PER_MODEL][3 * MALCC_IDENT_MAX] = calloc((size_t)n, sizeof *names);
     char (*unames)[MALCC_IDENT_MAX + 8] = calloc((size_t)n + 1, sizeof *unames);
     int rc = -1, nsym = 0;
+    const int vnni = want_vnni();
     if (!pv || !syms || !names || !unames) {
         mal_error_set(e, "jit: out of memory");
         goto out;
@@ -74,7 +75,6 @@ int malcc_jit_build(const mal_model *const *models, int n, const char *prefix, m
         if (malcc_tables_build(sorted[i], t, e) < 0)
             goto out;
         pv->n = i + 1;
-        const int vnni = want_vnni();
         pv->mats[i][0] = malcc_host_matrix_new(t->wh1, t->H1, 4 * t->H1, vnni);
         pv->mats[i][1] = malcc_host_matrix_new(t->wx2, t->H1, 4 * t->H2, vnni);
         pv->mats[i][2] = malcc_host_matrix_new(t->wh2, t->H2, 4 * t->H2, vnni);

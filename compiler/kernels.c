@@ -125,15 +125,21 @@ void malcc_host_matrix_free(malcc_host_matrix *m)
 }
 
 #ifdef MALCC_HAVE_VNNI_CODE
+/* q + 128 as bytes, four to a word, padded with 128 (the pad's weights are 0). */
+static void to_u8_words(const int8_t *q, int K, int K4, uint32_t *qu)
+{
+    uint8_t *qb = (uint8_t *)qu;
+    for (int k = 0; k < 4 * K4; k++)
+        qb[k] = (uint8_t)(k < K ? q[k] + 128 : 128);
+}
+
 /* acc[r] for r < 16 T (rows past R are 0); four row tiles at a time, so each
  * broadcast of four q bytes serves four instructions. */
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 static void mv_vnni(const malcc_host_matrix *m, const int8_t *q, int32_t *acc)
 {
-    uint32_t qu[MAL_MAX_HIDDEN / 4 + 1];   /* (q + 128) as bytes, four per word; pad 128 */
-    uint8_t *qb = (uint8_t *)qu;
-    for (int k = 0; k < 4 * m->K4; k++)
-        qb[k] = (uint8_t)(k < m->K ? q[k] + 128 : 128);
+    uint32_t qu[MAL_MAX_HIDDEN / 4 + 1];
+    to_u8_words(q, m->K, m->K4, qu);
     const size_t tile = (size_t)m->K4 * 64;
     int t = 0;
     for (; t + 4 <= m->T; t += 4) {
@@ -165,14 +171,6 @@ static void mv_vnni(const malcc_host_matrix *m, const int8_t *q, int32_t *acc)
 #endif
 
 #ifdef MALCC_HAVE_VNNI_CODE
-/* q + 128 as bytes, four to a word, padded with 128 (the pad's weights are 0). */
-static void to_u8_words(const int8_t *q, int K, int K4, uint32_t *qu)
-{
-    uint8_t *qb = (uint8_t *)qu;
-    for (int k = 0; k < 4 * K4; k++)
-        qb[k] = (uint8_t)(k < K ? q[k] + 128 : 128);
-}
-
 /* acc[b][r] for four windows at once (q[0..3]), four row tiles at a time:
  * 16 accumulators, each weight block loaded once for the four windows. */
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
@@ -274,21 +272,12 @@ void malcc_host_gates_many(const malcc_host_matrix *m, int nb, const int8_t *con
     }
 }
 
-/* The float loop is the generated code's {{P}}_GATES loop, rounded alike
+/* One vector: the generated code's {{P}}_GATES loop, rounded alike
  * (-ffp-contract=off); base may be z. */
-MALCC_HOST_CLONES
 void malcc_host_gates(const malcc_host_matrix *m, const int8_t *q, const float *scale,
                       const float *base, float *z)
 {
-    int32_t acc[4 * MAL_MAX_HIDDEN + 16] __attribute__((aligned(64)));
-#ifdef MALCC_HAVE_VNNI_CODE
-    if (m->w4)
-        mv_vnni(m, q, acc);
-    else
-#endif
-        malcc_host_mv_i8(m->w, q, acc, m->K, m->R);
-    for (int r = 0; r < m->R; r++)
-        z[r] = base[r] + scale[r] * (float)acc[r];
+    malcc_host_gates_many(m, 1, &q, scale, &base, &z);
 }
 
 /* The LSTM cell: templates/cell.c.in rendered once per activation at build

@@ -143,6 +143,19 @@ static void test_injection(void **state)
  * scores equal the JIT's (and clang's, and gcc -O3 -march=native's) bit for
  * bit and the float reference's within tolerance, for every
  * activation and scoring rule, on odd sizes. */
+/* Build the standalone sources in gen/ (with --main) by gcc -O2 under
+ * -std=c99 -pedantic -Werror and run the program on `in`; returns its output. */
+static char *gcc_main_run(const char *gen, const char *exe, const char *in)
+{
+    char *log = NULL;
+    int rc = run_capture(&log, "gcc -O2 -std=c99 -Wall -Wextra -Werror -pedantic -ffp-contract=off "
+                               "%s/*.c -o %s 2>&1 && %s < %s", gen, exe, exe, in);
+    if (rc != 0)
+        print_error("%s\n", log);
+    assert_int_equal(rc, 0);
+    return log;
+}
+
 static void test_small_models_everywhere(void **state)
 {
     (void)state;
@@ -169,12 +182,8 @@ static void test_small_models_everywhere(void **state)
     for (int i = 0; i < nl; i++)
         strcat(strcat(buf, lines[i]), "\n");
     write_text(in, buf);
-    char *log = NULL;
-    int rc = run_capture(&log, "gcc -O2 -std=c99 -Wall -Wextra -Werror -pedantic -ffp-contract=off "
-                               "%s/*.c -o %s 2>&1 && %s < %s", gen, exe, exe, in);
-    if (rc != 0)
-        print_error("%s\n", log);
-    assert_int_equal(rc, 0);
+    char *log = gcc_main_run(gen, exe, in);
+    int rc;
     /* clang, and gcc at -O3 for this machine's vector units (the loops then
      * vectorise differently): the same bytes of output (%.9g round-trips) */
     const char *other[] = {"clang -O2 -std=c99 -Wall -Wextra -Werror -pedantic -ffp-contract=off",
@@ -299,7 +308,7 @@ static void test_step_many(void **state)
                              (double)want[t][k]);
         }
     }
-    /* the standalone sources' main (step_many, 256 calls at a time) */
+    /* the standalone sources' main (step_many, 4096 calls at a time) */
     char *dir = tmp_dir(), *gen = tmp_path(dir, "gen"), *exe = tmp_path(dir, "classify");
     char *in = tmp_path(dir, "in.txt");
     malcc_output o;
@@ -308,12 +317,7 @@ static void test_step_many(void **state)
     assert_int_equal(malcc_write_dir(&o, gen, &e), 0);
     malcc_output_free(&o);
     write_text(in, lines);
-    char *log = NULL;
-    int rc = run_capture(&log, "gcc -O2 -std=c99 -Wall -Wextra -Werror -pedantic -ffp-contract=off "
-                               "%s/*.c -o %s 2>&1 && %s < %s", gen, exe, exe, in);
-    if (rc != 0)
-        print_error("%s\n", log);
-    assert_int_equal(rc, 0);
+    char *log = gcc_main_run(gen, exe, in);
     char *p = log;
     for (int t = 0; t < NT; t++) {
         char lab[64];
