@@ -2,7 +2,8 @@
  * the loss falls, the trained model's scores equal the float reference's,
  * same seed gives byte-identical model files, resume (after a finished epoch
  * or an interrupted batch) equals an uninterrupted run, a corrupt checkpoint
- * is a clear error; and the dataset loader's input errors. */
+ * is a clear error, the weight average is what is kept; and the dataset
+ * loader's input errors. */
 #include "test_support.h"
 
 #include <math.h>
@@ -66,6 +67,7 @@ static void small_opts(mt_opts *o, mt_protocol p)
         o->rule.max_windows = 0;   /* the reference scores every window */
         o->windows_per_trace = 2;
         o->calibrate = 1;   /* exercise Platt scaling: the reference must apply it the same way */
+        o->ema = 0.9;       /* and the weight average: resume must carry it */
     }
     o->epochs = 4;
     o->seed = 5;
@@ -206,6 +208,72 @@ static void test_deterministic(void **st)
     free(a), free(b);
     rm_rf(dir);
     free(dir);
+    mt_data_free(&d);
+}
+
+static double max_weight_diff(const mal_model *a, const mal_model *b)
+{
+    double m = 0;
+    size_t n = (size_t)a->vocab.size * (size_t)a->embed;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)a->embedding[i] - b->embedding[i]));
+    const mal_lstm_layer *la[2] = {&a->l1, &a->l2}, *lb[2] = {&b->l1, &b->l2};
+    for (int l = 0; l < 2; l++) {
+        size_t H = (size_t)la[l]->hidden, in = (size_t)la[l]->in;
+        for (size_t i = 0; i < 4 * H * in; i++)
+            m = fmax(m, fabs((double)la[l]->wx[i] - lb[l]->wx[i]));
+        for (size_t i = 0; i < 4 * H * H; i++)
+            m = fmax(m, fabs((double)la[l]->wh[i] - lb[l]->wh[i]));
+    }
+    return m;
+}
+
+/* The kept weights are the moving average, not the live ones: with a decay
+ * of nearly 1 the average stays at the initial weights, so models after 1
+ * and 3 epochs (no validation split: the last epoch is kept) are the same
+ * within the few steps' drift, while the live weights move far apart. */
+static void test_weight_average(void **st)
+{
+    (void)st;
+    mt_data d;
+    make_data(&d);
+    mt_opts o;
+    small_opts(&o, MT_PROTOCOL_DEFAULT);
+    o.calibrate = 0;
+    int all[NTR];
+    for (int i = 0; i < NTR; i++)
+        all[i] = i;
+    run *r[4];
+    double decay[2] = {0, 1 - 1e-7};
+    for (int k = 0; k < 4; k++) {
+        r[k] = calloc(1, sizeof *r[k]);
+        o.ema = decay[k / 2];
+        o.epochs = k % 2 ? 3 : 1;
+        mal_error e = {{0}};
+        assert_int_equal(mt_train_model(&d, 0, all, NTR, NULL, 0, &o, NULL, NULL, &r[k]->m,
+                                        &r[k]->h, &r[k]->res, &e), 0);
+    }
+    double live = max_weight_diff(&r[0]->m, &r[1]->m), avg = max_weight_diff(&r[2]->m, &r[3]->m);
+    fprintf(stderr, "1 vs 3 epochs: live weights differ by %.3g, averaged by %.3g\n", live, avg);
+    assert_true(live > 1e-2);
+    assert_true(avg < 1e-4);
+    /* a checkpoint of another decay is refused (it belongs to other settings) */
+    char *dir = tmp_dir(), *ck = tmp_path(dir, "ema.ckpt");
+    o.ckpt_path = ck, o.ema = 0.9, o.epochs = 1;
+    run *b = calloc(1, sizeof *b);
+    mal_error e = {{0}};
+    assert_int_equal(mt_train_model(&d, 0, all, NTR, NULL, 0, &o, NULL, NULL, &b->m, &b->h,
+                                    &b->res, &e), 0);
+    mal_model_free(&b->m);
+    o.ema = 0.8, o.epochs = 2, o.resume = 1;
+    assert_int_equal(mt_train_model(&d, 0, all, NTR, NULL, 0, &o, NULL, NULL, &b->m, &b->h,
+                                    &b->res, &e), -1);
+    assert_contains(e.msg, "weight average");
+    for (int k = 0; k < 4; k++)
+        mal_model_free(&r[k]->m), free(r[k]);
+    free(b);
+    rm_rf(dir);
+    free(dir), free(ck);
     mt_data_free(&d);
 }
 
@@ -361,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_weight_average),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,7 +34,8 @@ static const char *usage_text =
     "       Tuning (the default protocol's values): --hidden N (100), --windows-per-trace N\n"
     "       (16), --stride N (100), --max-windows N (32), --pos-weight W (0 = balanced),\n"
     "       --pool last|mean (mean), --calibration (Platt on the validation split) |\n"
-    "       --no-calibration (the default).\n"
+    "       --no-calibration (the default), --ema D (0 = off: keep the live weights; else\n"
+    "       validate and keep their moving average, decay D per batch).\n"
     "eval:  per type accuracy, precision, recall, F1, ROC-AUC; eight-way argmax accuracy,\n"
     "       macro-F1, confusion matrix (rows true, columns predicted). --split scores the\n"
     "       `test` lines.\n";
@@ -197,7 +198,7 @@ typedef struct cli {
     int auto_act, act_set, json, resume, threads, folds;
     mal_act act;
     long epochs, window, seed, hidden, wpt, stride, max_windows, pool, calib;
-    double pos_weight;
+    double pos_weight, ema;
 } cli;
 
 static void apply_overrides(const cli *c, mt_opts *o)
@@ -226,6 +227,8 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->calibrate = c->calib;
     if (c->pos_weight >= 0)
         o->pos_weight = (float)c->pos_weight;
+    if (c->ema >= 0)
+        o->ema = c->ema;
     o->stop = &g_stop;
 }
 
@@ -629,7 +632,7 @@ int main(int argc, char **argv)
         return usage_error("unknown command '%s'", argv[1]);
     cli c = {.out = "out", .protocol = MT_PROTOCOL_DEFAULT, .threads = 1, .epochs = -1,
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
-             .pool = -1, .calib = -1, .pos_weight = -1};
+             .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -678,6 +681,12 @@ int main(int argc, char **argv)
             c.pos_weight = strtod(v, &end);
             if (*end || end == v || !(c.pos_weight >= 0) || c.pos_weight > 1000)
                 return usage_error("--pos-weight must be a number in 0..1000, not '%s'", v);
+        } else if (!strcmp(a, "--ema") && train) {
+            NEED_ARG();
+            char *end;
+            c.ema = strtod(v, &end);
+            if (*end || end == v || !(c.ema >= 0) || !(c.ema < 1))
+                return usage_error("--ema must be a decay in [0, 1) (0 = off), not '%s'", v);
         } else {
             struct { const char *name; long lo, hi; long *dst; int train_only; } nums[] = {
                 {"--epochs", 1, MT_MAX_EPOCHS, &c.epochs, 1},

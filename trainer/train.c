@@ -299,7 +299,7 @@ int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e)
 
 /* ---- checkpoints: binary, little-endian host layout, crc32 trailer ---- */
 #define CK_MAGIC "MALSTMCK"
-#define CK_VERSION 1u
+#define CK_VERSION 2u   /* 2: the weight average (ema) and its decay */
 
 typedef struct ck_head {
     uint32_t version;
@@ -309,28 +309,31 @@ typedef struct ck_head {
     uint32_t data_crc;
     int32_t epoch_done, batch_done, nbatches, best_epoch, hist_n;
     int64_t adam_step;
-    double loss_sum, best_auc, pos_weight;
+    double loss_sum, best_auc, pos_weight, ema;
     uint64_t nparam;
 } ck_head;
+
+/* parameters, Adam m and v, best epoch's weights, weight average */
+#define CK_ARRAYS 5
 
 typedef struct train_state {
     ck_head h;
     mt_history *hist;
-    float *p, *m, *v, *best;
+    float *p, *m, *v, *best, *ema;
 } train_state;
 
 static int ck_save(const char *path, const train_state *s, mal_error *e)
 {
     size_t np = s->h.nparam, nh = (size_t)s->h.hist_n;
-    size_t len = 8 + sizeof(ck_head) + nh * sizeof(mt_epoch) + 4 * np * sizeof(float) + 4;
+    size_t len = 8 + sizeof(ck_head) + nh * sizeof(mt_epoch) + CK_ARRAYS * np * sizeof(float) + 4;
     unsigned char *buf = malloc(len), *q = buf;
     if (!buf)
         return mal_error_set(e, "out of memory for the checkpoint");
     memcpy(q, CK_MAGIC, 8), q += 8;
     memcpy(q, &s->h, sizeof s->h), q += sizeof s->h;
     memcpy(q, s->hist->e, nh * sizeof(mt_epoch)), q += nh * sizeof(mt_epoch);
-    const float *arr[4] = {s->p, s->m, s->v, s->best};
-    for (int i = 0; i < 4; i++)
+    const float *arr[CK_ARRAYS] = {s->p, s->m, s->v, s->best, s->ema};
+    for (int i = 0; i < CK_ARRAYS; i++)
         memcpy(q, arr[i], np * sizeof(float)), q += np * sizeof(float);
     uint32_t crc = (uint32_t)crc32(0, buf, (uInt)(q - buf));
     memcpy(q, &crc, 4);
@@ -379,14 +382,14 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.H2 != want->H2 || h.T != want->T || h.N != want->N || h.window != want->window ||
         h.stride != want->stride || h.max_windows != want->max_windows || h.dedup != want->dedup ||
         h.wpt != want->wpt || h.seed != want->seed || h.data_crc != want->data_crc ||
-        h.pos_weight != want->pos_weight || h.nparam != want->nparam) {
+        h.pos_weight != want->pos_weight || h.ema != want->ema || h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
-                      "protocol, window, activation or data checksum differ)", path);
+                      "protocol, window, activation, weight average or data checksum differ)", path);
         goto out;
     }
     size_t np = h.nparam;
     if (h.hist_n < 0 || h.hist_n > MT_MAX_EPOCHS ||
-        (size_t)len != 8 + sizeof h + (size_t)h.hist_n * sizeof(mt_epoch) + 4 * np * sizeof(float) + 4) {
+        (size_t)len != 8 + sizeof h + (size_t)h.hist_n * sizeof(mt_epoch) + CK_ARRAYS * np * sizeof(float) + 4) {
         mal_error_set(e, "%s: corrupt checkpoint (size)", path);
         goto out;
     }
@@ -394,8 +397,8 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
     s->h = h;
     s->hist->n = h.hist_n;
     memcpy(s->hist->e, q, (size_t)h.hist_n * sizeof(mt_epoch)), q += (size_t)h.hist_n * sizeof(mt_epoch);
-    float *arr[4] = {s->p, s->m, s->v, s->best};
-    for (int i = 0; i < 4; i++)
+    float *arr[CK_ARRAYS] = {s->p, s->m, s->v, s->best, s->ema};
+    for (int i = 0; i < CK_ARRAYS; i++)
         memcpy(arr[i], q, np * sizeof(float)), q += np * sizeof(float);
     rc = 1;
 out:
@@ -447,6 +450,15 @@ static uint64_t mix(uint64_t a, uint64_t b)
     x ^= x >> 31;
     x *= 0xbf58476d1ce4e5b9ull;
     return x ^ (x >> 29);
+}
+
+/* Exponential moving average of the weights (Polyak averaging): a = d a +
+ * (1 - d) p after every Adam step. Small data makes the live weights of any
+ * one epoch noisy; their average is what the validation picks from. */
+static void ema_update(float *a, const float *p, size_t n, float d)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i] = d * a[i] + (1 - d) * p[i];
 }
 
 typedef struct sample {
@@ -503,6 +515,7 @@ static char *training_record(const mt_opts *o, const mt_data *d, int type, int n
     cJSON_AddNumberToObject(j, "batch", o->batch);
     cJSON_AddNumberToObject(j, "windows_per_trace", o->windows_per_trace);
     cJSON_AddNumberToObject(j, "pos_weight", posw);
+    cJSON_AddNumberToObject(j, "weight_average_decay", o->ema);
     cJSON_AddStringToObject(j, "optimizer", "adam lr 0.001 b1 0.9 b2 0.999 eps 1e-07");
     cJSON_AddStringToObject(j, "loss", "binary log loss");
     cJSON_AddBoolToObject(j, "calibrated", o->calibrate);
@@ -563,22 +576,24 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)s.T * s.N);
     float *y = malloc(sizeof(float) * (size_t)s.N), *w = malloc(sizeof(float) * (size_t)s.N);
     float *best = malloc(sizeof(float) * net.nparam);
+    float *ema = malloc(sizeof(float) * net.nparam), *live = malloc(sizeof(float) * net.nparam);
     long nsamp_max = (long)nfit * (o->windows_per_trace > 0 ? o->windows_per_trace : 1);
     sample *smp = malloc(sizeof(sample) * (size_t)nsamp_max);
-    if (!ids || !y || !w || !best || !smp || mt_adam_init(&adam, net.nparam, e) < 0) {
+    if (!ids || !y || !w || !best || !ema || !live || !smp || mt_adam_init(&adam, net.nparam, e) < 0) {
         if (!e || !e->msg[0])
             mal_error_set(e, "out of memory");
         goto out;
     }
     memcpy(best, net.p, sizeof(float) * net.nparam);
+    memcpy(ema, net.p, sizeof(float) * net.nparam);
     hist->n = 0;
     st.h = (ck_head){.version = CK_VERSION, .type = type, .act = o->act, .pool = o->pool,
                      .protocol = o->protocol, .V = s.V, .E = s.E, .H1 = s.H1, .H2 = s.H2, .T = s.T,
                      .N = s.N, .window = r->window, .stride = r->stride,
                      .max_windows = r->max_windows, .dedup = r->dedup, .wpt = o->windows_per_trace,
                      .seed = o->seed, .data_crc = d->crc, .best_epoch = 0, .best_auc = -1,
-                     .pos_weight = posw, .nparam = net.nparam};
-    st.p = net.p, st.m = adam.m, st.v = adam.v, st.best = best;
+                     .pos_weight = posw, .ema = o->ema, .nparam = net.nparam};
+    st.p = net.p, st.m = adam.m, st.v = adam.v, st.best = best, st.ema = ema;
     if (o->resume && o->ckpt_path) {
         ck_head want = st.h;
         int k = ck_load(o->ckpt_path, &st, &want, e);
@@ -634,6 +649,8 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                 goto out;
             }
             mt_adam_update(&adam, net.p, net.g, net.nparam);
+            if (o->ema > 0)
+                ema_update(ema, net.p, net.nparam, (float)o->ema);
             st.h.loss_sum += l;
             st.h.nbatches++;
             st.h.batch_done = (int32_t)(b + 1);
@@ -651,18 +668,27 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
         double t_train = now_s() - t0;
         mt_epoch E = {.epoch = ep + 1, .train_seconds = t_train,
                       .loss = st.h.nbatches ? st.h.loss_sum / st.h.nbatches : NAN};
-        if (validate(&net, r, d, type, val, nval, &E.val_loss, &E.val_auc, e) < 0)
-            goto out;
+        /* with a weight average, it is what is validated and kept; the live
+         * weights go on training */
+        if (o->ema > 0) {
+            memcpy(live, net.p, sizeof(float) * net.nparam);
+            memcpy(net.p, ema, sizeof(float) * net.nparam);
+        }
+        int vrc = validate(&net, r, d, type, val, nval, &E.val_loss, &E.val_auc, e);
         E.seconds = now_s() - t0;
         hist->e[hist->n++] = E;
         /* best epoch: highest validation AUC (first one wins ties); without
          * a validation split, the last epoch */
-        if (nval == 0 || st.h.best_epoch == 0 ||
-            (isfinite(E.val_auc) && E.val_auc > st.h.best_auc)) {
+        if (vrc == 0 && (nval == 0 || st.h.best_epoch == 0 ||
+                         (isfinite(E.val_auc) && E.val_auc > st.h.best_auc))) {
             st.h.best_epoch = ep + 1;
             st.h.best_auc = isfinite(E.val_auc) ? E.val_auc : -1;
             memcpy(best, net.p, sizeof(float) * net.nparam);
         }
+        if (o->ema > 0)
+            memcpy(net.p, live, sizeof(float) * net.nparam);
+        if (vrc < 0)
+            goto out;
         st.h.epoch_done = ep + 1;
         st.h.batch_done = 0;
         st.h.loss_sum = 0;
@@ -714,7 +740,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
     res->best_auc = st.h.best_auc;
     rc = 0;
 out:
-    free(ids), free(y), free(w), free(best), free(smp);
+    free(ids), free(y), free(w), free(best), free(ema), free(live), free(smp);
     mt_adam_free(&adam);
     mt_net_free(&net);
     return rc;

@@ -27,6 +27,7 @@ typedef struct mt_opts {
     mal_scoring rule;        /* window, stride, max_windows, dedup, combine (calib ignored) */
     int windows_per_trace;   /* training windows per trace per epoch (stride > 0 rules) */
     float pos_weight;        /* weight of positive samples; <= 0: balance to the negatives */
+    double ema;              /* decay of the weight average validated and kept; 0: the live weights */
     double val_frac;         /* 0.15 */
     int calibrate;           /* Platt scaling on the validation split */
     const char *ckpt_path;   /* NULL: no checkpoints */
