@@ -68,6 +68,7 @@ static void small_opts(mt_opts *o, mt_protocol p)
         o->windows_per_trace = 2;
         o->calibrate = 1;   /* exercise Platt scaling: the reference must apply it the same way */
         o->ema = 0.9;       /* and the weight average: resume must carry it */
+        o->call_dropout = 0.2;   /* and call dropout: resumed mid-epoch, the same draws */
     }
     o->epochs = 4;
     o->seed = 5;
@@ -121,6 +122,13 @@ static void test_loss_falls(void **st)
             r->res.best_auc, r->res.best_epoch);
     assert_true(last < 0.25);
     assert_true(r->res.best_auc > 0.9);
+    mal_model_free(&r->m);
+    /* call dropout reaches the network: with nearly every call deleted
+     * there is nothing left to learn from, and the loss stays near chance */
+    o.call_dropout = 0.995;
+    train(&d, &o, r);
+    fprintf(stderr, "call dropout 0.995: loss %.4f -> %.4f\n", r->h.e[0].loss, r->h.e[r->h.n - 1].loss);
+    assert_true(r->h.e[r->h.n - 1].loss > 0.6);
     mal_model_free(&r->m);
     free(r);
     mt_data_free(&d);

@@ -35,7 +35,8 @@ static const char *usage_text =
     "       (16), --stride N (100), --max-windows N (32), --pos-weight W (0 = balanced),\n"
     "       --pool last|mean (mean), --calibration (Platt on the validation split) |\n"
     "       --no-calibration (the default), --ema D (0 = off: keep the live weights; else\n"
-    "       validate and keep their moving average, decay D per batch).\n"
+    "       validate and keep their moving average, decay D per batch), --call-dropout Q\n"
+    "       (0 = off: training windows lose each call with probability Q).\n"
     "eval:  per type accuracy, precision, recall, F1, ROC-AUC; eight-way argmax accuracy,\n"
     "       macro-F1, confusion matrix (rows true, columns predicted). --split scores the\n"
     "       `test` lines.\n";
@@ -198,7 +199,7 @@ typedef struct cli {
     int auto_act, act_set, json, resume, threads, folds;
     mal_act act;
     long epochs, window, seed, hidden, wpt, stride, max_windows, pool, calib;
-    double pos_weight, ema;
+    double pos_weight, ema, call_dropout;
 } cli;
 
 static void apply_overrides(const cli *c, mt_opts *o)
@@ -229,6 +230,8 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->pos_weight = (float)c->pos_weight;
     if (c->ema >= 0)
         o->ema = c->ema;
+    if (c->call_dropout >= 0)
+        o->call_dropout = c->call_dropout;
     o->stop = &g_stop;
 }
 
@@ -632,7 +635,7 @@ int main(int argc, char **argv)
         return usage_error("unknown command '%s'", argv[1]);
     cli c = {.out = "out", .protocol = MT_PROTOCOL_DEFAULT, .threads = 1, .epochs = -1,
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
-             .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1};
+             .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -687,6 +690,12 @@ int main(int argc, char **argv)
             c.ema = strtod(v, &end);
             if (*end || end == v || !(c.ema >= 0) || !(c.ema < 1))
                 return usage_error("--ema must be a decay in [0, 1) (0 = off), not '%s'", v);
+        } else if (!strcmp(a, "--call-dropout") && train) {
+            NEED_ARG();
+            char *end;
+            c.call_dropout = strtod(v, &end);
+            if (*end || end == v || !(c.call_dropout >= 0) || !(c.call_dropout < 1))
+                return usage_error("--call-dropout must be a probability in [0, 1), not '%s'", v);
         } else {
             struct { const char *name; long lo, hi; long *dst; int train_only; } nums[] = {
                 {"--epochs", 1, MT_MAX_EPOCHS, &c.epochs, 1},

@@ -101,6 +101,22 @@ static void fill_row(const mal_scoring *r, const mt_trace *t, long k, long start
         row[pad + i] = s[st + i];
 }
 
+/* Augmentation of a training row: each real call is deleted with
+ * probability q and the rest close up at the end (front padding grows), as
+ * if the sample had not made that call. The draws come from a generator of
+ * their own per row, so a run resumed mid-epoch draws the same ones. */
+static void drop_calls(int32_t *row, int T, double q, uint64_t seed)
+{
+    mt_rng g;
+    mt_rng_seed(&g, seed);
+    int k = T;
+    for (int j = T - 1; j >= 0; j--)
+        if (row[j] >= 0 && mt_rng_uniform(&g) >= q)
+            row[--k] = row[j];
+    while (k > 0)
+        row[--k] = -1;
+}
+
 /* Logits of every window of traces idx[0..n) (woff[n+1] offsets). */
 static int window_logits(mt_net *net, const mal_scoring *r, const mt_data *d, const int *idx, int n,
                          float **logits_out, long **woff_out, mal_error *e)
@@ -299,7 +315,7 @@ int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e)
 
 /* ---- checkpoints: binary, little-endian host layout, crc32 trailer ---- */
 #define CK_MAGIC "MALSTMCK"
-#define CK_VERSION 2u   /* 2: the weight average (ema) and its decay */
+#define CK_VERSION 2u   /* 2: the weight average (ema), its decay, call dropout */
 
 typedef struct ck_head {
     uint32_t version;
@@ -309,7 +325,7 @@ typedef struct ck_head {
     uint32_t data_crc;
     int32_t epoch_done, batch_done, nbatches, best_epoch, hist_n;
     int64_t adam_step;
-    double loss_sum, best_auc, pos_weight, ema;
+    double loss_sum, best_auc, pos_weight, ema, call_dropout;
     uint64_t nparam;
 } ck_head;
 
@@ -382,7 +398,8 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.H2 != want->H2 || h.T != want->T || h.N != want->N || h.window != want->window ||
         h.stride != want->stride || h.max_windows != want->max_windows || h.dedup != want->dedup ||
         h.wpt != want->wpt || h.seed != want->seed || h.data_crc != want->data_crc ||
-        h.pos_weight != want->pos_weight || h.ema != want->ema || h.nparam != want->nparam) {
+        h.pos_weight != want->pos_weight || h.ema != want->ema || h.call_dropout != want->call_dropout ||
+        h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
                       "protocol, window, activation, weight average or data checksum differ)", path);
         goto out;
@@ -516,6 +533,7 @@ static char *training_record(const mt_opts *o, const mt_data *d, int type, int n
     cJSON_AddNumberToObject(j, "windows_per_trace", o->windows_per_trace);
     cJSON_AddNumberToObject(j, "pos_weight", posw);
     cJSON_AddNumberToObject(j, "weight_average_decay", o->ema);
+    cJSON_AddNumberToObject(j, "call_dropout", o->call_dropout);
     cJSON_AddStringToObject(j, "optimizer", "adam lr 0.001 b1 0.9 b2 0.999 eps 1e-07");
     cJSON_AddStringToObject(j, "loss", "binary log loss");
     cJSON_AddBoolToObject(j, "calibrated", o->calibrate);
@@ -592,7 +610,8 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                      .N = s.N, .window = r->window, .stride = r->stride,
                      .max_windows = r->max_windows, .dedup = r->dedup, .wpt = o->windows_per_trace,
                      .seed = o->seed, .data_crc = d->crc, .best_epoch = 0, .best_auc = -1,
-                     .pos_weight = posw, .ema = o->ema, .nparam = net.nparam};
+                     .pos_weight = posw, .ema = o->ema, .call_dropout = o->call_dropout,
+                     .nparam = net.nparam};
     st.p = net.p, st.m = adam.m, st.v = adam.v, st.best = best, st.ema = ema;
     if (o->resume && o->ckpt_path) {
         ck_head want = st.h;
@@ -632,6 +651,9 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
             for (long q = b * s.N; q < ns && rows < s.N; q++, rows++) {
                 const mt_trace *t = &d->t[smp[q].trace];
                 fill_row(r, t, 0, smp[q].start, ids + (size_t)rows * s.T, s.T);
+                if (o->call_dropout > 0)
+                    drop_calls(ids + (size_t)rows * s.T, s.T, o->call_dropout,
+                               mix(mix(mix(o->seed, (uint64_t)type + 201), (uint64_t)ep), (uint64_t)q));
                 y[rows] = t->label == type;
                 w[rows] = t->label == type ? (float)posw : 1.0f;
             }

@@ -28,6 +28,7 @@ typedef struct mt_opts {
     int windows_per_trace;   /* training windows per trace per epoch (stride > 0 rules) */
     float pos_weight;        /* weight of positive samples; <= 0: balance to the negatives */
     double ema;              /* decay of the weight average validated and kept; 0: the live weights */
+    double call_dropout;     /* training windows lose each call with this probability; 0: off */
     double val_frac;         /* 0.15 */
     int calibrate;           /* Platt scaling on the validation split */
     const char *ckpt_path;   /* NULL: no checkpoints */
