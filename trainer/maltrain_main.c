@@ -36,7 +36,8 @@ static const char *usage_text =
     "       --pool last|mean (mean), --calibration (Platt on the validation split) |\n"
     "       --no-calibration (the default), --ema D (0 = off: keep the live weights; else\n"
     "       validate and keep their moving average, decay D per batch), --call-dropout Q\n"
-    "       (0 = off: training windows lose each call with probability Q).\n"
+    "       (0 = off: training windows lose each call with probability Q), --val-frac F\n"
+    "       (0.15; 0: no validation split, the last epoch is kept).\n"
     "eval:  per type accuracy, precision, recall, F1, ROC-AUC; eight-way argmax accuracy,\n"
     "       macro-F1, confusion matrix (rows true, columns predicted). --split scores the\n"
     "       `test` lines.\n";
@@ -103,9 +104,12 @@ static void progress(void *ctx, const char *type, mal_act act, const mt_epoch *e
     prog *p = ctx;
     double done = p->run + (double)ep->epoch / epochs, el = now_s() - p->start;
     double eta = done > 0 ? el * (p->total_runs - done) / done : 0;
-    fprintf(stderr, "[%s %s] epoch %d/%d  loss %.4f  val_loss %.4f  val_auc %.4f  best %d  %.1fs (train %.2fs)  ETA %dm%02ds\n",
-            type, mal_act_name(act), ep->epoch, epochs, ep->loss, ep->val_loss, ep->val_auc, best,
-            ep->seconds, ep->train_seconds, (int)eta / 60, (int)eta % 60);
+    char val[64] = "no validation";
+    if (isfinite(ep->val_auc))
+        snprintf(val, sizeof val, "val_loss %.4f  val_auc %.4f", ep->val_loss, ep->val_auc);
+    fprintf(stderr, "[%s %s] epoch %d/%d  loss %.4f  %s  best %d  %.1fs (train %.2fs)  ETA %dm%02ds\n",
+            type, mal_act_name(act), ep->epoch, epochs, ep->loss, val, best, ep->seconds,
+            ep->train_seconds, (int)eta / 60, (int)eta % 60);
 }
 
 /* ---- per-type and eight-way metrics ---- */
@@ -199,7 +203,7 @@ typedef struct cli {
     int auto_act, act_set, json, resume, threads, folds;
     mal_act act;
     long epochs, window, seed, hidden, wpt, stride, max_windows, pool, calib;
-    double pos_weight, ema, call_dropout;
+    double pos_weight, ema, call_dropout, val_frac;
 } cli;
 
 static void apply_overrides(const cli *c, mt_opts *o)
@@ -232,6 +236,8 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->ema = c->ema;
     if (c->call_dropout >= 0)
         o->call_dropout = c->call_dropout;
+    if (c->val_frac >= 0)
+        o->val_frac = c->val_frac;
     o->stop = &g_stop;
 }
 
@@ -374,9 +380,12 @@ static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const 
                 free(src), free(dst);
             }
             int rc = mal_model_save(&bestm, mp, &e);
-            if (rc == 0)
+            if (rc == 0 && best_auc >= 0)
                 fprintf(stderr, "maltrain: %s: %s, best epoch val ROC-AUC %.4f -> %s\n",
                         mt_type_names[t], mal_act_name(bestm.act), best_auc, mp);
+            else if (rc == 0)
+                fprintf(stderr, "maltrain: %s: %s, no validation split: last epoch kept -> %s\n",
+                        mt_type_names[t], mal_act_name(bestm.act), mp);
             free(mp);
             if (rc < 0) {
                 fprintf(stderr, "maltrain: %s\n", e.msg);
@@ -635,7 +644,7 @@ int main(int argc, char **argv)
         return usage_error("unknown command '%s'", argv[1]);
     cli c = {.out = "out", .protocol = MT_PROTOCOL_DEFAULT, .threads = 1, .epochs = -1,
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
-             .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1};
+             .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .val_frac = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -696,6 +705,12 @@ int main(int argc, char **argv)
             c.call_dropout = strtod(v, &end);
             if (*end || end == v || !(c.call_dropout >= 0) || !(c.call_dropout < 1))
                 return usage_error("--call-dropout must be a probability in [0, 1), not '%s'", v);
+        } else if (!strcmp(a, "--val-frac") && train) {
+            NEED_ARG();
+            char *end;
+            c.val_frac = strtod(v, &end);
+            if (*end || end == v || !(c.val_frac >= 0) || !(c.val_frac <= 0.5))
+                return usage_error("--val-frac must be a fraction in 0..0.5, not '%s'", v);
         } else {
             struct { const char *name; long lo, hi; long *dst; int train_only; } nums[] = {
                 {"--epochs", 1, MT_MAX_EPOCHS, &c.epochs, 1},

@@ -315,7 +315,7 @@ int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e)
 
 /* ---- checkpoints: binary, little-endian host layout, crc32 trailer ---- */
 #define CK_MAGIC "MALSTMCK"
-#define CK_VERSION 2u   /* 2: the weight average (ema), its decay, call dropout */
+#define CK_VERSION 2u   /* 2: the weight average (ema), its decay, call dropout, val_frac */
 
 typedef struct ck_head {
     uint32_t version;
@@ -325,7 +325,7 @@ typedef struct ck_head {
     uint32_t data_crc;
     int32_t epoch_done, batch_done, nbatches, best_epoch, hist_n;
     int64_t adam_step;
-    double loss_sum, best_auc, pos_weight, ema, call_dropout;
+    double loss_sum, best_auc, pos_weight, ema, call_dropout, val_frac;
     uint64_t nparam;
 } ck_head;
 
@@ -398,7 +398,7 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.H2 != want->H2 || h.T != want->T || h.N != want->N || h.window != want->window ||
         h.stride != want->stride || h.max_windows != want->max_windows || h.dedup != want->dedup ||
         h.wpt != want->wpt || h.seed != want->seed || h.data_crc != want->data_crc ||
-        h.pos_weight != want->pos_weight || h.ema != want->ema || h.call_dropout != want->call_dropout ||
+        h.pos_weight != want->pos_weight || h.ema != want->ema || h.call_dropout != want->call_dropout || h.val_frac != want->val_frac ||
         h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
                       "protocol, window, activation, weight average or data checksum differ)", path);
@@ -611,7 +611,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                      .max_windows = r->max_windows, .dedup = r->dedup, .wpt = o->windows_per_trace,
                      .seed = o->seed, .data_crc = d->crc, .best_epoch = 0, .best_auc = -1,
                      .pos_weight = posw, .ema = o->ema, .call_dropout = o->call_dropout,
-                     .nparam = net.nparam};
+                     .val_frac = o->val_frac, .nparam = net.nparam};
     st.p = net.p, st.m = adam.m, st.v = adam.v, st.best = best, st.ema = ema;
     if (o->resume && o->ckpt_path) {
         ck_head want = st.h;
