@@ -1,0 +1,50 @@
+#!/bin/bash
+# cli_maltrain_usage.sh BUILD_DIR - `maltrain` rejects bad command lines
+# with exit 2 and one line naming the option and the value, and a missing
+# data directory with exit 1 naming the path; nothing is written to --out.
+# Run from the source root (ctest does).
+set -u
+BUILD=${1:?usage: cli_maltrain_usage.sh BUILD_DIR}
+TR=$BUILD/trainer/maltrain
+S=data/mal-api-2019-sample
+. "$(dirname "$0")/support/cli_lib.sh"   # $T, fail, expect, finish
+
+[ -x "$TR" ] || { echo "FAIL: no $TR" >&2; exit 1; }
+
+expect 0 "$TR" --help
+for opt in --ema --call-dropout --val-frac --windows-per-trace --pos-weight --folds --resume; do
+    grep -q -- "$opt" "$T/out" || fail "--help does not describe $opt"
+done
+expect 2 "$TR"
+expect 2 "$TR" frobnicate
+
+# usage: ARGS... -- WORD: exit 2, one line, the line names WORD
+usage() {
+    local args=() word
+    while [ "$1" != -- ]; do args+=("$1"); shift; done
+    word=$2
+    expect 2 "$TR" train --data "$S" --out "$T/o" "${args[@]}"
+    [ "$(wc -l <"$T/err")" = 1 ] || fail "${args[*]}: not one line: $(cat "$T/err")"
+    grep -qF -- "$word" "$T/err" || fail "${args[*]}: '$word' not named: $(cat "$T/err")"
+}
+usage --window 0 -- "--window"
+usage --epochs 0 -- "--epochs"
+usage --epochs 12x -- "12x"
+usage --ema 1 -- "--ema"
+usage --ema -0.1 -- "--ema"
+usage --ema nan -- "--ema"
+usage --call-dropout 1 -- "--call-dropout"
+usage --call-dropout 0.5x -- "0.5x"
+usage --val-frac 0.6 -- "--val-frac"
+usage --pos-weight -1 -- "--pos-weight"
+usage --activation relu -- "relu"
+usage --protocol keras -- "keras"
+usage --bogus -- "--bogus"
+usage --ema -- "--ema"
+[ -e "$T/o" ] && fail "a usage error wrote $T/o"
+
+expect 1 "$TR" train --data "$T/no-such-dir" --out "$T/o" --epochs 1
+grep -qF "$T/no-such-dir" "$T/err" || fail "missing data dir not named: $(cat "$T/err")"
+[ -e "$T/o/models" ] && ls "$T/o/models" | grep -q json && fail "a model file was written"
+
+finish cli_maltrain_usage
