@@ -398,10 +398,12 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.H2 != want->H2 || h.T != want->T || h.N != want->N || h.window != want->window ||
         h.stride != want->stride || h.max_windows != want->max_windows || h.dedup != want->dedup ||
         h.wpt != want->wpt || h.seed != want->seed || h.data_crc != want->data_crc ||
-        h.pos_weight != want->pos_weight || h.ema != want->ema || h.call_dropout != want->call_dropout || h.val_frac != want->val_frac ||
+        h.pos_weight != want->pos_weight || h.ema != want->ema ||
+        h.call_dropout != want->call_dropout || h.val_frac != want->val_frac ||
         h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
-                      "protocol, window, activation, weight average or data checksum differ)", path);
+                      "protocol, window, activation, weight average, call dropout, validation "
+                      "share or data checksum differ)", path);
         goto out;
     }
     size_t np = h.nparam;
