@@ -20,13 +20,24 @@ plot() {   # column, title
   done
   printf '\n'
 }
+# trained with --val-frac 0: no validation columns to draw (gnuplot refuses a
+# plot whose points are all undefined)
+has_val=$(awk -F, 'FNR > 1 && $4 != "nan" { print 1; exit }' $files)
 {
-  printf 'set terminal pngcairo size 1500,450\nset output "%s"\n' "$OUT"
+  if [ -n "$has_val" ]; then
+    printf 'set terminal pngcairo size 1500,450\nset output "%s"\n' "$OUT"
+  else
+    printf 'set terminal pngcairo size 500,450\nset output "%s"\n' "$OUT"
+  fi
   printf 'set datafile separator ","\nset key autotitle columnhead\nset xlabel "epoch"\nset grid\n'
-  printf 'set multiplot layout 1,3\n'
-  plot 2 "training loss"
-  plot 3 "validation loss"
-  plot 4 "validation ROC-AUC"
-  printf 'unset multiplot\n'
+  if [ -n "$has_val" ]; then
+    printf 'set multiplot layout 1,3\n'
+    plot 2 "training loss"
+    plot 3 "validation loss"
+    plot 4 "validation ROC-AUC"
+    printf 'unset multiplot\n'
+  else
+    plot 2 "training loss (no validation split)"
+  fi
 } | gnuplot
 echo "$OUT"
