@@ -41,6 +41,8 @@ usage --activation relu -- "relu"
 usage --protocol keras -- "keras"
 usage --bogus -- "--bogus"
 usage --ema -- "--ema"
+usage --activation auto --val-frac 0 -- "validation split"
+usage --calibration --val-frac 0 -- "--calibration"
 [ -e "$T/o" ] && fail "a usage error wrote $T/o"
 
 expect 1 "$TR" train --data "$T/no-such-dir" --out "$T/o" --epochs 1

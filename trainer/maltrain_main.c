@@ -28,16 +28,19 @@ static const char *usage_text =
     "train: one one-vs-rest LSTM per type (all eight by default) -> OUT/models/<Type>.json,\n"
     "       <Type>.metrics.csv and a checkpoint <Type>.ckpt after every epoch (--resume\n"
     "       continues from it; Ctrl-C finishes the batch, checkpoints and exits 130).\n"
-    "       --split trains on the `train` lines only; 15% of them (stratified, by --seed)\n"
-    "       pick the best epoch by validation ROC-AUC. --folds K: stratified K-fold\n"
-    "       cross-validation of the protocol on the train part (prints mean and spread).\n"
+    "       --split trains on the `train` lines only; with --val-frac F, F of them\n"
+    "       (stratified, by --seed) pick the best epoch by validation ROC-AUC. --folds K:\n"
+    "       stratified K-fold cross-validation of the protocol on the train part (prints\n"
+    "       mean and spread).\n"
     "       Tuning (the default protocol's values): --hidden N (100), --windows-per-trace N\n"
     "       (16), --stride N (100), --max-windows N (32), --pos-weight W (0 = balanced),\n"
     "       --pool last|mean (mean), --calibration (Platt on the validation split) |\n"
     "       --no-calibration (the default), --ema D (0 = off: keep the live weights; else\n"
     "       validate and keep their moving average, decay D per batch), --call-dropout Q\n"
     "       (0 = off: training windows lose each call with probability Q), --val-frac F\n"
-    "       (0.15; 0: no validation split, the last epoch is kept).\n"
+    "       (0.15; 0: no validation split, every training trace is fitted and the last\n"
+    "       epoch is kept; --activation auto and --calibration need a split), --epochs N\n"
+    "       (15; paper 30).\n"
     "eval:  per type accuracy, precision, recall, F1, ROC-AUC; eight-way argmax accuracy,\n"
     "       macro-F1, confusion matrix (rows true, columns predicted). --split scores the\n"
     "       `test` lines.\n";
@@ -418,6 +421,9 @@ static int cmd_train(const cli *c)
     mt_opts o;
     mt_opts_defaults(&o, c->protocol);
     apply_overrides(c, &o);
+    if ((c->auto_act || o.calibrate) && o.val_frac == 0)
+        return usage_error("%s needs a validation split: drop --val-frac 0",
+                           c->auto_act ? "--activation auto" : "--calibration");
     int want[MT_NTYPES];
     if (parse_types(c->types, want) < 0)
         return 2;
