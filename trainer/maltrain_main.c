@@ -73,6 +73,17 @@ static int parse_int(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+/* A whole-string real in [lo, hi] ([lo, hi) when hi_open); NaN never passes. */
+static int parse_real(const char *s, double lo, double hi, int hi_open, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo) || !(hi_open ? v < hi : v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
 static int mkdir_p(const char *path)
 {
     char buf[4096];
@@ -693,30 +704,6 @@ int main(int argc, char **argv)
             if (!strcmp(v, "last")) c.pool = MAL_POOL_LAST;
             else if (!strcmp(v, "mean")) c.pool = MAL_POOL_MEAN;
             else return usage_error("--pool must be last or mean, not '%s'", v);
-        } else if (!strcmp(a, "--pos-weight") && train) {
-            NEED_ARG();
-            char *end;
-            c.pos_weight = strtod(v, &end);
-            if (*end || end == v || !(c.pos_weight >= 0) || c.pos_weight > 1000)
-                return usage_error("--pos-weight must be a number in 0..1000, not '%s'", v);
-        } else if (!strcmp(a, "--ema") && train) {
-            NEED_ARG();
-            char *end;
-            c.ema = strtod(v, &end);
-            if (*end || end == v || !(c.ema >= 0) || !(c.ema < 1))
-                return usage_error("--ema must be a decay in [0, 1) (0 = off), not '%s'", v);
-        } else if (!strcmp(a, "--call-dropout") && train) {
-            NEED_ARG();
-            char *end;
-            c.call_dropout = strtod(v, &end);
-            if (*end || end == v || !(c.call_dropout >= 0) || !(c.call_dropout < 1))
-                return usage_error("--call-dropout must be a probability in [0, 1), not '%s'", v);
-        } else if (!strcmp(a, "--val-frac") && train) {
-            NEED_ARG();
-            char *end;
-            c.val_frac = strtod(v, &end);
-            if (*end || end == v || !(c.val_frac >= 0) || !(c.val_frac <= 0.5))
-                return usage_error("--val-frac must be a fraction in 0..0.5, not '%s'", v);
         } else {
             struct { const char *name; long lo, hi; long *dst; int train_only; } nums[] = {
                 {"--epochs", 1, MT_MAX_EPOCHS, &c.epochs, 1},
@@ -727,7 +714,24 @@ int main(int argc, char **argv)
                 {"--stride", 0, 100000, &c.stride, 1},
                 {"--max-windows", 0, MAL_MAX_WINDOWS, &c.max_windows, 1},
             };
+            /* real-valued training options: lo <= v <= hi, or v < hi when hi_open */
+            struct { const char *name; double lo, hi; int hi_open; double *dst; const char *what; } reals[] = {
+                {"--pos-weight", 0, 1000, 0, &c.pos_weight, "a number in 0..1000"},
+                {"--ema", 0, 1, 1, &c.ema, "a decay in [0, 1) (0 = off)"},
+                {"--call-dropout", 0, 1, 1, &c.call_dropout, "a probability in [0, 1)"},
+                {"--val-frac", 0, 0.5, 0, &c.val_frac, "a fraction in 0..0.5"},
+            };
             int found = 0;
+            for (size_t k = 0; k < sizeof reals / sizeof reals[0] && train; k++)
+                if (!strcmp(a, reals[k].name)) {
+                    NEED_ARG();
+                    if (parse_real(v, reals[k].lo, reals[k].hi, reals[k].hi_open, reals[k].dst) < 0) {
+                        fprintf(stderr, "maltrain: %s must be %s, not '%s' (try 'maltrain --help')\n",
+                                a, reals[k].what, v);
+                        return 2;
+                    }
+                    found = 1;
+                }
             for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
                 if (!strcmp(a, nums[k].name) && (train || !nums[k].train_only)) {
                     NEED_ARG();
