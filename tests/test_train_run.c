@@ -69,6 +69,7 @@ static void small_opts(mt_opts *o, mt_protocol p)
         o->calibrate = 1;   /* exercise Platt scaling: the reference must apply it the same way */
         o->ema = 0.9;       /* and the weight average: resume must carry it */
         o->call_dropout = 0.2;   /* and call dropout: resumed mid-epoch, the same draws */
+        o->lr_cosine = 1;        /* and the cosine schedule: its rate follows the batch count */
     }
     o->epochs = 4;
     o->seed = 5;
@@ -285,6 +286,56 @@ static void test_weight_average(void **st)
     mt_data_free(&d);
 }
 
+/* The learning rate reaches Adam, and the cosine schedule is what it says:
+ * the rate itself at its ends and middle, and a run under it differs from a
+ * constant-rate run. At a rate of 1e-6 the weights after 1 and 3 epochs
+ * stay together; at 1e-3 they move apart. */
+static void test_learning_rate(void **st)
+{
+    (void)st;
+    mt_opts o;
+    small_opts(&o, MT_PROTOCOL_DEFAULT);
+    o.lr = 2e-3, o.epochs = 4, o.lr_cosine = 0;
+    assert_true(mt_lr_at(&o, 3, 9, 10) == 2e-3);
+    o.lr_cosine = 1;
+    assert_true(fabs(mt_lr_at(&o, 0, 0, 10) - 2e-3) < 1e-12);
+    assert_true(fabs(mt_lr_at(&o, 2, 0, 10) - 1e-3) < 1e-12);
+    assert_true(mt_lr_at(&o, 3, 9, 10) > 0 && mt_lr_at(&o, 3, 9, 10) < 2e-3 * 1e-2);
+    for (int k = 1; k < 40; k++)
+        assert_true(mt_lr_at(&o, k / 10, k % 10, 10) < mt_lr_at(&o, (k - 1) / 10, (k - 1) % 10, 10));
+
+    mt_data d;
+    make_data(&d);
+    small_opts(&o, MT_PROTOCOL_DEFAULT);
+    o.calibrate = 0, o.ema = 0;
+    int all[NTR];
+    for (int i = 0; i < NTR; i++)
+        all[i] = i;
+    run *r[6];
+    for (int k = 0; k < 6; k++) {
+        r[k] = calloc(1, sizeof *r[k]);
+        o.lr = k < 2 ? 1e-6 : 1e-3;
+        o.lr_cosine = k == 5;
+        o.epochs = k % 2 ? 3 : 1;
+        if (k >= 4)
+            o.epochs = 3;
+        mal_error e = {{0}};
+        assert_int_equal(mt_train_model(&d, 0, all, NTR, NULL, 0, &o, NULL, NULL, &r[k]->m,
+                                        &r[k]->h, &r[k]->res, &e), 0);
+    }
+    double slow = max_weight_diff(&r[0]->m, &r[1]->m), fast = max_weight_diff(&r[2]->m, &r[3]->m);
+    double sched = max_weight_diff(&r[4]->m, &r[5]->m);
+    fprintf(stderr, "1 vs 3 epochs: lr 1e-6 %.3g, lr 1e-3 %.3g; constant vs cosine %.3g\n", slow,
+            fast, sched);
+    assert_true(slow < 1e-4);
+    assert_true(fast > 1e-2);
+    assert_true(sched > 1e-3);
+    assert_non_null(strstr(r[5]->m.training_json, "cosine"));
+    for (int k = 0; k < 6; k++)
+        mal_model_free(&r[k]->m), free(r[k]);
+    mt_data_free(&d);
+}
+
 static void test_resume(void **st)
 {
     (void)st;
@@ -298,17 +349,40 @@ static void test_resume(void **st)
     train(&d, &o, a);   /* 4 epochs straight */
     assert_false(a->res.interrupted);
 
-    /* 2 epochs, then resume to 4 */
+    /* 2 epochs, then resume to 4: a constant rate (the cosine schedule is
+     * fixed by the epoch count, so a longer resume is refused, below) */
+    o.lr_cosine = 0;
+    o.ckpt_path = ck1;
+    run *c = calloc(1, sizeof *c);
+    train(&d, &o, c);
     o.ckpt_path = ck2;
     o.epochs = 2;
     train(&d, &o, b);
     mal_model_free(&b->m);
     o.epochs = 4, o.resume = 1;
     train(&d, &o, b);
-    char *sa = save_text(&a->m, dir, "a.json"), *sb = save_text(&b->m, dir, "b.json");
+    char *sa = save_text(&c->m, dir, "a.json"), *sb = save_text(&b->m, dir, "b.json");
     assert_string_equal(sa, sb);
-    free(sb);
+    free(sa), free(sb);
+    mal_model_free(&b->m), mal_model_free(&c->m), free(c);
+    /* under the cosine schedule, the same resume is refused, naming it */
+    o.lr_cosine = 1, o.epochs = 2, o.resume = 0;
+    remove(ck2);
+    train(&d, &o, b);
     mal_model_free(&b->m);
+    o.epochs = 4, o.resume = 1;
+    {
+        int all4[NTR], *fit4, *val4, nfit4, nval4;
+        for (int i = 0; i < NTR; i++)
+            all4[i] = i;
+        mal_error e4 = {{0}};
+        assert_int_equal(mt_split_val(&d, all4, NTR, 0.2, o.seed, &fit4, &nfit4, &val4, &nval4, &e4), 0);
+        assert_int_equal(mt_train_model(&d, 0, fit4, nfit4, val4, nval4, &o, NULL, NULL, &b->m,
+                                        &b->h, &b->res, &e4), -1);
+        assert_contains(e4.msg, "cosine schedule");
+        free(fit4), free(val4);
+    }
+    sa = save_text(&a->m, dir, "a.json");
 
     /* interrupted after the first batch (as Ctrl-C does), then resumed */
     remove(ck2);
@@ -438,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_weight_average),
+        cmocka_unit_test(test_learning_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

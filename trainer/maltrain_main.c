@@ -40,7 +40,8 @@ static const char *usage_text =
     "       (0 = off: training windows lose each call with probability Q), --val-frac F\n"
     "       (0.15; 0: no validation split, every training trace is fitted and the last\n"
     "       epoch is kept; --activation auto and --calibration need a split), --epochs N\n"
-    "       (15; paper 30).\n"
+    "       (15; paper 30), --lr R (Adam's rate, 0.001), --lr-schedule constant|cosine\n"
+    "       (constant; cosine anneals the rate to 0 over the run).\n"
     "eval:  per type accuracy, precision, recall, F1, ROC-AUC; eight-way argmax accuracy,\n"
     "       macro-F1, confusion matrix (rows true, columns predicted). --split scores the\n"
     "       `test` lines.\n";
@@ -216,8 +217,8 @@ typedef struct cli {
     mt_protocol protocol;
     int auto_act, act_set, json, resume, threads, folds;
     mal_act act;
-    long epochs, window, seed, hidden, wpt, stride, max_windows, pool, calib;
-    double pos_weight, ema, call_dropout, val_frac;
+    long epochs, window, seed, hidden, wpt, stride, max_windows, pool, calib, lr_cosine;
+    double pos_weight, ema, call_dropout, val_frac, lr;
 } cli;
 
 static void apply_overrides(const cli *c, mt_opts *o)
@@ -252,6 +253,10 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->call_dropout = c->call_dropout;
     if (c->val_frac >= 0)
         o->val_frac = c->val_frac;
+    if (c->lr > 0)
+        o->lr = c->lr;
+    if (c->lr_cosine >= 0)
+        o->lr_cosine = (int)c->lr_cosine;
     o->stop = &g_stop;
 }
 
@@ -661,7 +666,8 @@ int main(int argc, char **argv)
         return usage_error("unknown command '%s'", argv[1]);
     cli c = {.out = "out", .protocol = MT_PROTOCOL_DEFAULT, .threads = 1, .epochs = -1,
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
-             .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .val_frac = -1};
+             .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .val_frac = -1,
+             .lr = -1, .lr_cosine = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -704,6 +710,11 @@ int main(int argc, char **argv)
             if (!strcmp(v, "last")) c.pool = MAL_POOL_LAST;
             else if (!strcmp(v, "mean")) c.pool = MAL_POOL_MEAN;
             else return usage_error("--pool must be last or mean, not '%s'", v);
+        } else if (!strcmp(a, "--lr-schedule") && train) {
+            NEED_ARG();
+            if (!strcmp(v, "constant")) c.lr_cosine = 0;
+            else if (!strcmp(v, "cosine")) c.lr_cosine = 1;
+            else return usage_error("--lr-schedule must be constant or cosine, not '%s'", v);
         } else {
             struct { const char *name; long lo, hi; long *dst; int train_only; } nums[] = {
                 {"--epochs", 1, MT_MAX_EPOCHS, &c.epochs, 1},
@@ -720,6 +731,7 @@ int main(int argc, char **argv)
                 {"--ema", 0, 1, 1, &c.ema, "a decay in [0, 1) (0 = off)"},
                 {"--call-dropout", 0, 1, 1, &c.call_dropout, "a probability in [0, 1)"},
                 {"--val-frac", 0, 0.5, 0, &c.val_frac, "a fraction in 0..0.5"},
+                {"--lr", 1e-6, 1, 0, &c.lr, "a learning rate in 1e-6..1"},
             };
             int found = 0;
             for (size_t k = 0; k < sizeof reals / sizeof reals[0] && train; k++)

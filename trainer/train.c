@@ -24,6 +24,7 @@ void mt_opts_defaults(mt_opts *o, mt_protocol p)
     o->batch = 50;
     o->embed = 16, o->h1 = 100, o->h2 = 100;
     o->val_frac = 0.15;
+    o->lr = 1e-3;
     if (p == MT_PROTOCOL_PAPER) {
         /* Keras: last 342 calls, unweighted loss, last hidden state */
         o->epochs = 30;
@@ -315,7 +316,8 @@ int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e)
 
 /* ---- checkpoints: binary, little-endian host layout, crc32 trailer ---- */
 #define CK_MAGIC "MALSTMCK"
-#define CK_VERSION 2u   /* 2: the weight average (ema), its decay, call dropout, val_frac */
+#define CK_VERSION 3u   /* 2: the weight average (ema), its decay, call dropout, val_frac;
+                           3: learning rate and schedule */
 
 typedef struct ck_head {
     uint32_t version;
@@ -325,7 +327,8 @@ typedef struct ck_head {
     uint32_t data_crc;
     int32_t epoch_done, batch_done, nbatches, best_epoch, hist_n;
     int64_t adam_step;
-    double loss_sum, best_auc, pos_weight, ema, call_dropout, val_frac;
+    double loss_sum, best_auc, pos_weight, ema, call_dropout, val_frac, lr;
+    int32_t lr_cosine_epochs, pad;   /* the cosine schedule's length; 0: constant rate */
     uint64_t nparam;
 } ck_head;
 
@@ -400,10 +403,10 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.wpt != want->wpt || h.seed != want->seed || h.data_crc != want->data_crc ||
         h.pos_weight != want->pos_weight || h.ema != want->ema ||
         h.call_dropout != want->call_dropout || h.val_frac != want->val_frac ||
-        h.nparam != want->nparam) {
+        h.lr != want->lr || h.lr_cosine_epochs != want->lr_cosine_epochs || h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
                       "protocol, window, activation, weight average, call dropout, validation "
-                      "share or data checksum differ)", path);
+                      "share, learning rate, the cosine schedule's epochs or data checksum differ)", path);
         goto out;
     }
     size_t np = h.nparam;
@@ -536,7 +539,10 @@ static char *training_record(const mt_opts *o, const mt_data *d, int type, int n
     cJSON_AddNumberToObject(j, "pos_weight", posw);
     cJSON_AddNumberToObject(j, "weight_average_decay", o->ema);
     cJSON_AddNumberToObject(j, "call_dropout", o->call_dropout);
-    cJSON_AddStringToObject(j, "optimizer", "adam lr 0.001 b1 0.9 b2 0.999 eps 1e-07");
+    char opt[96];
+    snprintf(opt, sizeof opt, "adam lr %g%s b1 0.9 b2 0.999 eps 1e-07", o->lr,
+             o->lr_cosine ? " cosine to 0" : "");
+    cJSON_AddStringToObject(j, "optimizer", opt);
     cJSON_AddStringToObject(j, "loss", "binary log loss");
     cJSON_AddBoolToObject(j, "calibrated", o->calibrate);
     if (best >= 1 && best <= h->n) {
@@ -558,6 +564,15 @@ static char *training_record(const mt_opts *o, const mt_data *d, int type, int n
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return s;
+}
+
+double mt_lr_at(const mt_opts *o, int ep, long b, long nb)
+{
+    if (!o->lr_cosine)
+        return o->lr;
+    double k = (double)ep * (double)nb + (double)b, K = (double)o->epochs * (double)nb;
+    const double pi = 3.14159265358979323846;
+    return 0.5 * o->lr * (1.0 + cos(pi * k / K));
 }
 
 int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const int *val, int nval,
@@ -613,7 +628,9 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                      .max_windows = r->max_windows, .dedup = r->dedup, .wpt = o->windows_per_trace,
                      .seed = o->seed, .data_crc = d->crc, .best_epoch = 0, .best_auc = -1,
                      .pos_weight = posw, .ema = o->ema, .call_dropout = o->call_dropout,
-                     .val_frac = o->val_frac, .nparam = net.nparam};
+                     .val_frac = o->val_frac, .lr = o->lr,
+                     .lr_cosine_epochs = o->lr_cosine ? o->epochs : 0,
+                     .nparam = net.nparam};
     st.p = net.p, st.m = adam.m, st.v = adam.v, st.best = best, st.ema = ema;
     if (o->resume && o->ckpt_path) {
         ck_head want = st.h;
@@ -672,6 +689,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                               mt_type_names[type], ep + 1, b + 1);
                 goto out;
             }
+            adam.lr = (float)mt_lr_at(o, ep, b, nb);
             mt_adam_update(&adam, net.p, net.g, net.nparam);
             if (o->ema > 0)
                 ema_update(ema, net.p, net.nparam, (float)o->ema);

@@ -30,6 +30,8 @@ typedef struct mt_opts {
     double ema;              /* decay of the weight average validated and kept; 0: the live weights */
     double call_dropout;     /* training windows lose each call with this probability; 0: off */
     double val_frac;         /* 0.15 */
+    double lr;               /* Adam's learning rate, 1e-3 (Keras) */
+    int lr_cosine;           /* anneal the rate to 0 over the run (cosine); 0: constant */
     int calibrate;           /* Platt scaling on the validation split */
     const char *ckpt_path;   /* NULL: no checkpoints */
     int resume;
@@ -58,6 +60,11 @@ typedef struct mt_result {
     double best_auc;
     int interrupted;     /* stopped by opts->stop; checkpoint written */
 } mt_result;
+
+/* Learning rate for batch b (0-based) of epoch ep (0-based) with nb
+ * batches per epoch: o->lr, or under the cosine schedule
+ * lr/2 (1 + cos(pi k / K)) with k the batches done and K all of the run's. */
+double mt_lr_at(const mt_opts *o, int ep, long b, long nb);
 
 /* Split of the train traces (idx, n) into fit and validation parts,
  * stratified by label, fixed by the seed. Arrays are malloc'd. */
