@@ -12,7 +12,7 @@ S=data/mal-api-2019-sample
 [ -x "$TR" ] || { echo "FAIL: no $TR" >&2; exit 1; }
 
 expect 0 "$TR" --help
-for opt in --ema --call-dropout --val-frac --lr --lr-schedule --windows-per-trace --pos-weight --folds --resume; do
+for opt in --ema --call-dropout --val-frac --lr --lr-schedule --init-seed --scores-out --windows-per-trace --pos-weight --folds --resume; do
     grep -q -- "$opt" "$T/out" || fail "--help does not describe $opt"
 done
 expect 2 "$TR"
@@ -39,6 +39,8 @@ usage --val-frac 0.6 -- "--val-frac"
 usage --lr 0 -- "--lr"
 usage --lr 2 -- "--lr"
 usage --lr-schedule step -- "step"
+usage --init-seed -1 -- "--init-seed"
+usage --scores-out x.csv -- "--folds"
 usage --pos-weight -1 -- "--pos-weight"
 usage --activation relu -- "relu"
 usage --protocol keras -- "keras"

@@ -41,7 +41,10 @@ static const char *usage_text =
     "       (0.15; 0: no validation split, every training trace is fitted and the last\n"
     "       epoch is kept; --activation auto and --calibration need a split), --epochs N\n"
     "       (15; paper 30), --lr R (Adam's rate, 0.001), --lr-schedule constant|cosine\n"
-    "       (constant; cosine anneals the rate to 0 over the run).\n"
+    "       (constant; cosine anneals the rate to 0 over the run), --init-seed N (the\n"
+    "       initial weights and training windows; default --seed, which still fixes\n"
+    "       the folds and the validation split), --scores-out FILE (with --folds: every\n"
+    "       fold's held-out scores as CSV: fold, trace line, type, eight scores).\n"
     "eval:  per type accuracy, precision, recall, F1, ROC-AUC; eight-way argmax accuracy,\n"
     "       macro-F1, confusion matrix (rows true, columns predicted). --split scores the\n"
     "       `test` lines.\n";
@@ -213,11 +216,11 @@ static void print_eval(const evalres *r, int n, int json)
 
 /* ---- options ---- */
 typedef struct cli {
-    const char *data, *split, *out, *types, *models;
+    const char *data, *split, *out, *types, *models, *scores_out;
     mt_protocol protocol;
     int auto_act, act_set, json, resume, threads, folds;
     mal_act act;
-    long epochs, window, seed, hidden, wpt, stride, max_windows, pool, calib, lr_cosine;
+    long epochs, window, seed, init_seed, hidden, wpt, stride, max_windows, pool, calib, lr_cosine;
     double pos_weight, ema, call_dropout, val_frac, lr;
 } cli;
 
@@ -232,7 +235,10 @@ static void apply_overrides(const cli *c, mt_opts *o)
         if (o->rule.stride > 0 && c->stride < 0)
             o->rule.stride = (int)c->window;   /* non-overlapping by default */
     }
-    o->seed = (uint64_t)c->seed;
+    /* --seed fixes the folds and the validation split; --init-seed (default:
+     * the same) the initial weights and the training windows, so members of
+     * a seed ensemble can share the folds */
+    o->seed = (uint64_t)(c->init_seed >= 0 ? c->init_seed : c->seed);
     if (c->hidden > 0)
         o->h1 = o->h2 = (int)c->hidden;
     if (c->wpt > 0)
@@ -307,6 +313,43 @@ static char *path2(const char *dir, const char *type, const char *act, const cha
 }
 
 /* Train every requested type (and activation) on train[] with validation val[]. */
+/* --scores-out: the held-out scores of every fold, as CSV (fold, trace's
+ * line in the data directory, true type, the eight uncalibrated scores), so
+ * that vote rules and seed ensembles can be compared on the same folds
+ * without retraining. */
+typedef struct scorebuf {
+    char *buf;
+    size_t len, cap;
+} scorebuf;
+
+static int append_scores(scorebuf *sc, const mt_data *d, int fold, const int *te, int nte,
+                         float *const *raw)
+{
+    size_t need = sc->len + 256 + (size_t)nte * (32 + MT_NTYPES * 18);
+    if (need > sc->cap) {
+        char *nb = realloc(sc->buf, need);
+        if (!nb) {
+            fprintf(stderr, "maltrain: out of memory for the held-out scores\n");
+            return 1;
+        }
+        sc->buf = nb, sc->cap = need;
+    }
+    if (sc->len == 0) {
+        sc->len += (size_t)sprintf(sc->buf, "fold,trace,label");
+        for (int t = 0; t < MT_NTYPES; t++)
+            sc->len += (size_t)sprintf(sc->buf + sc->len, ",%s", mt_type_names[t]);
+        sc->buf[sc->len++] = '\n';
+    }
+    for (int i = 0; i < nte; i++) {
+        sc->len += (size_t)sprintf(sc->buf + sc->len, "%d,%d,%s", fold + 1, te[i],
+                                   mt_type_names[d->t[te[i]].label]);
+        for (int t = 0; t < MT_NTYPES; t++)
+            sc->len += (size_t)sprintf(sc->buf + sc->len, ",%.9g", raw[t][i]);
+        sc->buf[sc->len++] = '\n';
+    }
+    return 0;
+}
+
 static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const int *want,
                      const int *fit, int nfit, const int *val, int nval, const char *mdir,
                      int save, float *const *test_probs, float *const *test_raw, const int *test,
@@ -437,6 +480,8 @@ static int cmd_train(const cli *c)
     mt_opts o;
     mt_opts_defaults(&o, c->protocol);
     apply_overrides(c, &o);
+    if (c->scores_out && c->folds < 2)
+        return usage_error("--scores-out writes cross-validation scores: it needs --folds K%s", "");
     if ((c->auto_act || o.calibrate) && o.val_frac == 0)
         return usage_error("%s needs a validation split: drop --val-frac 0",
                            c->auto_act ? "--activation auto" : "--calibration");
@@ -471,6 +516,7 @@ static int cmd_train(const cli *c)
             free(tmp);
         }
         double f1s[64], accs[64], rawf1s[64];
+        scorebuf sc = {0};
         for (int k = 0; k < c->folds && rc == 0; k++) {
             int *tr = malloc(sizeof(int) * (size_t)ntrain), *te = malloc(sizeof(int) * (size_t)ntrain);
             int ntr = 0, nte = 0;
@@ -482,7 +528,7 @@ static int cmd_train(const cli *c)
             }
             int *fit, *val, nfit, nval;
             mal_error e;
-            mt_split_val(&d, tr, ntr, o.val_frac, o.seed, &fit, &nfit, &val, &nval, &e);
+            mt_split_val(&d, tr, ntr, o.val_frac, (uint64_t)c->seed, &fit, &nfit, &val, &nval, &e);
             float *probs[MT_NTYPES], *raw[MT_NTYPES];
             for (int t = 0; t < MT_NTYPES; t++) {
                 probs[t] = calloc((size_t)nte, sizeof(float));
@@ -490,6 +536,8 @@ static int cmd_train(const cli *c)
             }
             int all[MT_NTYPES] = {1, 1, 1, 1, 1, 1, 1, 1};
             rc = train_all(c, &o, &d, all, fit, nfit, val, nval, NULL, 0, probs, raw, te, nte);
+            if (rc == 0 && c->scores_out)
+                rc = append_scores(&sc, &d, k, te, nte, raw);
             if (rc == 0) {
                 evalres er, err;
                 evaluate(probs, &d, te, nte, &er);
@@ -516,6 +564,16 @@ static int cmd_train(const cli *c)
                    c->folds, c->protocol == MT_PROTOCOL_PAPER ? "paper" : "default", mf, sf, ma, sa);
             printf("  the same models without calibration: macro-F1 %.3f +- %.3f (sample std over folds)\n", mr, sr);
         }
+        if (rc == 0 && c->scores_out) {
+            mal_error e = {{0}};
+            if (mt_write_atomic(c->scores_out, sc.buf, sc.len, &e) < 0) {
+                fprintf(stderr, "maltrain: %s\n", e.msg);
+                rc = 1;
+            } else {
+                fprintf(stderr, "maltrain: held-out trace scores written to %s\n", c->scores_out);
+            }
+        }
+        free(sc.buf);
         free(fold);
     } else {
         int *fit, *val, nfit, nval;
@@ -525,7 +583,7 @@ static int cmd_train(const cli *c)
         if (mkdir_p(mdir) < 0) {
             fprintf(stderr, "maltrain: cannot create %s: %s\n", mdir, strerror(errno));
             rc = 1;
-        } else if (mt_split_val(&d, train, ntrain, o.val_frac, o.seed, &fit, &nfit, &val, &nval, &e) < 0) {
+        } else if (mt_split_val(&d, train, ntrain, o.val_frac, (uint64_t)c->seed, &fit, &nfit, &val, &nval, &e) < 0) {
             fprintf(stderr, "maltrain: %s\n", e.msg);
             rc = 1;
         } else {
@@ -667,7 +725,7 @@ int main(int argc, char **argv)
     cli c = {.out = "out", .protocol = MT_PROTOCOL_DEFAULT, .threads = 1, .epochs = -1,
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
              .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .val_frac = -1,
-             .lr = -1, .lr_cosine = -1};
+             .lr = -1, .lr_cosine = -1, .init_seed = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -684,6 +742,8 @@ int main(int argc, char **argv)
             NEED_ARG(); c.out = v;
         } else if (!strcmp(a, "--models") && eval) {
             NEED_ARG(); c.models = v;
+        } else if (!strcmp(a, "--scores-out") && train) {
+            NEED_ARG(); c.scores_out = v;
         } else if (!strcmp(a, "--types") && train) {
             NEED_ARG(); c.types = v;
         } else if (!strcmp(a, "--json") && eval) {
@@ -720,6 +780,7 @@ int main(int argc, char **argv)
                 {"--epochs", 1, MT_MAX_EPOCHS, &c.epochs, 1},
                 {"--window", 1, 100000, &c.window, 1},
                 {"--seed", 0, 2147483647L, &c.seed, 0},
+                {"--init-seed", 0, 2147483647L, &c.init_seed, 1},
                 {"--hidden", 1, MAL_MAX_HIDDEN, &c.hidden, 1},
                 {"--windows-per-trace", 1, 1000, &c.wpt, 1},
                 {"--stride", 0, 100000, &c.stride, 1},
