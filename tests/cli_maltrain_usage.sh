@@ -54,4 +54,28 @@ expect 1 "$TR" train --data "$T/no-such-dir" --out "$T/o" --epochs 1
 grep -qF "$T/no-such-dir" "$T/err" || fail "missing data dir not named: $(cat "$T/err")"
 [ -e "$T/o/models" ] && ls "$T/o/models" | grep -q json && fail "a model file was written"
 
+# merge: two members -> one model twice as wide; bad command lines exit 2,
+# bad members exit 1 naming the file; a member directory is never written
+mkdir -p "$T/a" "$T/b" "$T/s"
+sed 's/"type": "Fixture_tanh"/"type": "Worms"/' tests/fixtures/torch_tanh.model.json >"$T/a/Worms.json"
+cp "$T/a/Worms.json" "$T/b/Worms.json"
+sed 's/"type": "Fixture_softmax"/"type": "Worms"/' tests/fixtures/torch_softmax.model.json >"$T/s/Worms.json"
+h=$(grep -o '"hidden1": [0-9]*' "$T/a/Worms.json" | grep -o '[0-9]*$')
+expect 0 "$TR" merge --out "$T/m" "$T/a" "$T/b"
+grep -q "\"hidden1\": $((2 * h))," "$T/m/Worms.json" || fail "merged model not $((2 * h)) units wide"
+grep -q '"members":\[' "$T/m/Worms.json" || fail "merged model's record lacks its members"
+cp "$T/a/Worms.json" "$T/a.orig"
+expect 2 "$TR" merge --out "$T/a" "$T/a" "$T/b"
+grep -q "one of the models directories" "$T/err" || fail "merge into a member: $(cat "$T/err")"
+cmp -s "$T/a/Worms.json" "$T/a.orig" || fail "merge overwrote a member"
+expect 2 "$TR" merge --out "$T/m2" "$T/a"
+expect 2 "$TR" merge "$T/a" "$T/b"
+expect 2 "$TR" merge --out "$T/m2" --bogus "$T/a" "$T/b"
+expect 1 "$TR" merge --out "$T/m2" "$T/s" "$T/s"
+grep -q "softmax" "$T/err" || fail "softmax member: $(cat "$T/err")"
+head -c 1000 "$T/a/Worms.json" >"$T/b/Worms.json"
+expect 1 "$TR" merge --out "$T/m2" "$T/a" "$T/b"
+grep -qF "$T/b/Worms.json" "$T/err" || fail "truncated member not named: $(cat "$T/err")"
+[ -e "$T/m2/Worms.json" ] && fail "a failed merge wrote a model"
+
 finish cli_maltrain_usage

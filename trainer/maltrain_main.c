@@ -1,5 +1,6 @@
-/* maltrain_main.c - the maltrain command line: train and eval. The only
- * trainer file that prints or exits. */
+/* maltrain_main.c - the maltrain command line: train, eval and merge. The
+ * only trainer file that prints or exits. */
+#define _XOPEN_SOURCE 700   /* realpath */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "dataset.h"
 #include "metrics.h"
 #include "model.h"
+#include "model_merge.h"
 #include "net.h"
 #include "train.h"
 
@@ -24,6 +26,7 @@ static const char *usage_text =
     "                      [--epochs N] [--window N] [--seed N] [--threads N] [--resume]\n"
     "                      [--folds K]\n"
     "       maltrain eval  --models DIR --data DIR [--split FILE] [--json] [--threads N]\n"
+    "       maltrain merge --out DIR MODELS_DIR MODELS_DIR [...]\n"
     "\n"
     "train: one one-vs-rest LSTM per type (all eight by default) -> OUT/models/<Type>.json,\n"
     "       <Type>.metrics.csv and a checkpoint <Type>.ckpt after every epoch (--resume\n"
@@ -45,6 +48,10 @@ static const char *usage_text =
     "       initial weights and training windows; default --seed, which still fixes\n"
     "       the folds and the validation split), --scores-out FILE (with --folds: every\n"
     "       fold's held-out scores as CSV: fold, trace line, type, eight scores).\n"
+    "merge: a seed ensemble as one model per type: runs trained alike (other --init-seed)\n"
+    "       become one network as wide as all of them, whose window logit is the mean\n"
+    "       of theirs (block-diagonal weights; same file format, compiler and scanner).\n"
+    "       Writes DIR/<Type>.json for every type of the first MODELS_DIR.\n"
     "eval:  per type accuracy, precision, recall, F1, ROC-AUC; eight-way argmax accuracy,\n"
     "       macro-F1, confusion matrix (rows true, columns predicted). --split scores the\n"
     "       `test` lines.\n";
@@ -312,7 +319,6 @@ static char *path2(const char *dir, const char *type, const char *act, const cha
     return p;
 }
 
-/* Train every requested type (and activation) on train[] with validation val[]. */
 /* --scores-out: the held-out scores of every fold, as CSV (fold, trace's
  * line in the data directory, true type, the eight uncalibrated scores), so
  * that vote rules and seed ensembles can be compared on the same folds
@@ -350,6 +356,7 @@ static int append_scores(scorebuf *sc, const mt_data *d, int fold, const int *te
     return 0;
 }
 
+/* Train every requested type (and activation) on train[] with validation val[]. */
 static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const int *want,
                      const int *fit, int nfit, const int *val, int nval, const char *mdir,
                      int save, float *const *test_probs, float *const *test_raw, const int *test,
@@ -664,6 +671,105 @@ out_models:
 
 /* maltrain bench-step [THREADS] [T]: ms per full batch (N 50, every step
  * real) of forward + backward + Adam, per activation; for bench/. */
+/* maltrain merge --out DIR MODELS_DIR...: member models -> one merged model
+ * per type (model_merge.h); the training record lists the members'. */
+static int cmd_merge(int argc, char **argv)
+{
+    const char *out = NULL;
+    char *dirs[64];
+    int n = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--out")) {
+            if (i + 1 >= argc)
+                return usage_error("--out needs a value%s", "");
+            out = argv[++i];
+        } else if (argv[i][0] == '-') {
+            return usage_error("unknown option '%s'", argv[i]);
+        } else if (n == 64) {
+            return usage_error("at most 64 models directories%s", "");
+        } else {
+            dirs[n++] = argv[i];
+        }
+    }
+    if (!out || n < 2)
+        return usage_error("merge needs --out DIR and at least two models directories%s", "");
+    /* never write over a member: the output must be a directory of its own */
+    char *rout = realpath(out, NULL);
+    for (int k = 0; k < n && rout; k++) {
+        char *rk = realpath(dirs[k], NULL);
+        int same = rk && !strcmp(rk, rout);
+        free(rk);
+        if (same) {
+            free(rout);
+            return usage_error("--out %s is one of the models directories being merged", out);
+        }
+    }
+    free(rout);
+    if (mkdir_p(out) < 0) {
+        fprintf(stderr, "maltrain: cannot create %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    int merged = 0, rc = 0;
+    for (int t = 0; t < MT_NTYPES && rc == 0; t++) {
+        char *first = path2(dirs[0], mt_type_names[t], NULL, ".json");
+        int have = access(first, F_OK) == 0;
+        free(first);
+        if (!have)
+            continue;
+        mal_model *mem = calloc((size_t)n, sizeof *mem), m;
+        mal_error e = {{0}};
+        int loaded = 0;
+        for (; loaded < n; loaded++) {
+            char *p = path2(dirs[loaded], mt_type_names[t], NULL, ".json");
+            int r = mal_model_load(&mem[loaded], p, &e);
+            if (r == 0 && strcmp(mem[loaded].type, mt_type_names[t]) != 0) {
+                mal_error_set(&e, "%s: holds a model of type '%s'", p, mem[loaded].type);
+                mal_model_free(&mem[loaded]);
+                r = -1;
+            }
+            free(p);
+            if (r < 0)
+                break;
+        }
+        if (loaded < n || mt_model_merge(mem, n, &m, &e) < 0) {
+            fprintf(stderr, "maltrain: %s\n", e.msg);
+            rc = 1;
+        } else {
+            cJSON *rec = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(rec, "members");
+            cJSON_AddStringToObject(rec, "merged", "window logit = mean of the members' calibrated "
+                                    "logits (block-diagonal weights)");
+            for (int k = 0; k < n; k++) {
+                cJSON *r = mem[k].training_json ? cJSON_Parse(mem[k].training_json) : NULL;
+                cJSON_AddItemToArray(arr, r ? r : cJSON_CreateNull());
+            }
+            m.training_json = cJSON_PrintUnformatted(rec);
+            cJSON_Delete(rec);
+            char *p = path2(out, mt_type_names[t], NULL, ".json");
+            if (mal_model_save(&m, p, &e) < 0) {
+                fprintf(stderr, "maltrain: %s\n", e.msg);
+                rc = 1;
+            } else {
+                fprintf(stderr, "maltrain: %s: %d members merged (hidden %d/%d) -> %s\n",
+                        mt_type_names[t], n, m.l1.hidden, m.l2.hidden, p);
+                merged++;
+            }
+            free(p);
+            mal_model_free(&m);
+        }
+        for (int k = 0; k < loaded; k++)
+            mal_model_free(&mem[k]);
+        free(mem);
+    }
+    if (rc == 0 && merged == 0) {
+        fprintf(stderr, "maltrain: %s holds no <Type>.json model\n", dirs[0]);
+        rc = 1;
+    }
+    return rc;
+}
+
 static int cmd_bench_step(int argc, char **argv)
 {
     int threads = argc > 2 ? atoi(argv[2]) : 1, T = argc > 3 ? atoi(argv[3]) : 342, reps = 5;
@@ -717,6 +823,8 @@ int main(int argc, char **argv)
         fputs(usage_text, stdout);
         return 0;
     }
+    if (!strcmp(argv[1], "merge"))
+        return cmd_merge(argc, argv);
     if (!strcmp(argv[1], "bench-step"))
         return cmd_bench_step(argc, argv);
     int train = !strcmp(argv[1], "train"), eval = !strcmp(argv[1], "eval");
