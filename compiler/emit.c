@@ -102,7 +102,8 @@ static char *provenance_q(const mal_model *m, const char *what, const char *comm
         sb_puts(&b, quant ? quant
                           : " *   quantisation: Embedding + layer-1 input weights + bias folded into a float\n"
                             " *     table per token; W_h1, W_x2, W_h2 int8, symmetric per row (max|w|/127),\n"
-                            " *     k-major; h fed as round(127 h); int32 accumulation (docs/quantisation.md)\n");
+                            " *     k-major; h fed as round(127 h + carried residual); int32 accumulation\n"
+                            " *     (docs/quantisation.md)\n");
     }
     if (command) {
         sb_puts(&b, " *   command: ");
@@ -240,8 +241,8 @@ static void upper(const char *s, char *out, size_t cap);
 #define QUANT_SMALL                                                                           \
     " *   quantisation (small profile): Embedding and layer-1 input weights int8, one scale\n"  \
     " *     per token / per gate row, the input row formed per token; W_h1, W_x2, W_h2 int8,\n" \
-    " *     symmetric per row (max|w|/127), k-major; h fed as round(127 h); int32\n"            \
-    " *     accumulation (docs/quantisation.md, docs/embedded.md)\n"
+    " *     symmetric per row (max|w|/127), k-major; h fed as round(127 h + carried\n"   \
+    " *     residual); int32 accumulation (docs/quantisation.md, docs/embedded.md)\n"
 #define TABLES_DOC_SMALL                                                                       \
     " *   emb[v][e]  = round(embedding[v][e] / semb[v]), semb[v] = max_e |embedding[v][e]| / 127\n" \
     " *   wx1[r][e]  = round(W_x1[r][e] / sx1[r]), sx1[r] = max_e |W_x1[r][e]| / 127\n"         \

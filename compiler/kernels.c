@@ -291,20 +291,21 @@ typedef char malcc_host_hmax_is_mal_max_hidden[MAL_MAX_HIDDEN == 1024 ? 1 : -1];
 /* flatten: the activations are inlined into each clone, so they too run at
  * its vector width (a called static function would be the baseline's). */
 MALCC_HOST_CLONES __attribute__((flatten))
-void malcc_host_cell(const float *z, float *h, float *c, int8_t *q, int H, int act, float *pool)
+void malcc_host_cell(const float *z, float *h, float *c, int8_t *q, float *e, int H, int act,
+                     float *pool)
 {
     switch (act) {
     case 0:
-        malcc_host_a0_cell(z, h, c, q, H);
+        malcc_host_a0_cell(z, h, c, q, e, H);
         break;
     case 1:
-        malcc_host_a1_cell(z, h, c, q, H);
+        malcc_host_a1_cell(z, h, c, q, e, H);
         break;
     case 2:
-        malcc_host_a2_cell(z, h, c, q, H);
+        malcc_host_a2_cell(z, h, c, q, e, H);
         break;
     default:
-        malcc_host_a3_cell(z, h, c, q, H);
+        malcc_host_a3_cell(z, h, c, q, e, H);
         break;
     }
     if (pool)   /* the generated {{P}}_cell_pool's sum */

@@ -180,8 +180,10 @@ void malcc_host_gates_many(const malcc_host_matrix *m, int nb, const int8_t *con
 
 /* The host's LSTM cell for JIT-built models (kernels.c): templates/cell.c.in
  * built by gcc, one instance per activation (act: mal_act), H <= MAL_MAX_HIDDEN;
- * then, unless pool is NULL, pool[j] += h[j] (the mean-pool sum). */
-void malcc_host_cell(const float *z, float *h, float *c, int8_t *q, int H, int act, float *pool);
+ * q = round(127 h + e) with e[H] the rounding residual carried between steps
+ * (updated); then, unless pool is NULL, pool[j] += h[j] (the mean-pool sum). */
+void malcc_host_cell(const float *z, float *h, float *c, int8_t *q, float *e, int H, int act,
+                     float *pool);
 
 /* ---- synthetic models (tests, benchmarks) ----
  * Random weights uniform in [-scale, scale] (embedding and dense ±1), seeded,

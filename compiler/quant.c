@@ -4,7 +4,8 @@
  * (computed in double, rounded once). The three remaining matrices (W_h1,
  * W_x2, W_h2) become int8 with one scale per row (symmetric, max-abs / 127),
  * stored k-major: q[k][r] = round(W[r][k] / s_r). The generated code feeds
- * them h quantised as round(127 h), so z_r += (s_r / 127) * sum_k q[k][r] q_h[k].
+ * them h quantised as round(127 h + e) (e: the rounding residual carried from
+ * the last step), so z_r += (s_r / 127) * sum_k q[k][r] q_h[k].
  *
  * The small profile (cortex-m target) does not fold: the embedding and W_x1
  * become int8 row by row (one scale per token, one per gate row), and the

@@ -4,7 +4,10 @@
  * bit, the plain C the generated sources compile (an int32 sum, then one
  * float multiply and one add), on the plain path and on the AVX512-VNNI path,
  * for odd sizes (row tiles and k groups cut short, window groups of 1-3) and
- * the model's own. */
+ * the model's own. And the host's cell (malcc_host_cell) carries its rounding
+ * residual: over many steps the int8 copy of h sums to 127 times h's sum, also
+ * for units whose |h| is below half a quantisation step. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,12 +194,48 @@ static void test_gates_model_sizes_and_extremes(void **state)
            malcc_host_has_vnni() ? "tested" : "absent (plain path only)");
 }
 
+/* Error feedback in the cell's quantiser. Gates fixed so that every step gives
+ * the same h per unit (i = o = 1, f ~ 0: c = g = tanh(z_g), h = tanh(c)); the
+ * small units have |127 h| < 0.5, which plain rounding feeds as 0 every step
+ * (sum 0 against 127 * sum(h) = 381 for h = 0.003 over 1000 steps). */
+static void test_cell_error_feedback(void **state)
+{
+    (void)state;
+    enum { H = 8, STEPS = 1000 };
+    const float zg[H] = {0.001f, 0.003f, -0.002f, 0.0015f, 0.3f, -0.7f, 2.0f, 0.0f};
+    float z[4 * H], h[H], c[H] = {0}, e[H] = {0};
+    int8_t q[H];
+    double sum_h[H] = {0}, sum_q[H] = {0};
+    for (int j = 0; j < H; j++) {
+        z[j] = 20.0f;            /* i = 1 */
+        z[H + j] = -20.0f;       /* f ~ 2e-9 */
+        z[2 * H + j] = zg[j];    /* g */
+        z[3 * H + j] = 20.0f;    /* o = 1 */
+    }
+    for (int t = 0; t < STEPS; t++) {
+        malcc_host_cell(z, h, c, q, e, H, MAL_ACT_TANH, NULL);
+        for (int j = 0; j < H; j++) {
+            assert_true(q[j] >= -127 && q[j] <= 127);
+            assert_true(e[j] >= -0.5f && e[j] <= 0.5f);
+            sum_h[j] += h[j];
+            sum_q[j] += q[j];
+        }
+    }
+    for (int j = 0; j < H; j++) {
+        /* sum q = 127 sum h - e_final, up to float rounding of v = 127 h + e */
+        if (!(fabs(sum_q[j] - 127.0 * sum_h[j]) <= 0.5 + 1e-3 * STEPS))
+            fail_msg("unit %d (h %.6g): sum q %.1f, 127 sum h %.3f", j, (double)h[j], sum_q[j],
+                     127.0 * sum_h[j]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gates_odd_shapes),
         cmocka_unit_test(test_gates_model_sizes_and_extremes),
         cmocka_unit_test(test_gates_many),
+        cmocka_unit_test(test_cell_error_feedback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
