@@ -47,7 +47,8 @@ usage --protocol keras -- "keras"
 usage --bogus -- "--bogus"
 usage --ema -- "--ema"
 usage --activation auto --val-frac 0 -- "validation split"
-usage --calibration --val-frac 0 -- "--calibration"
+usage --calibration platt --val-frac 0 -- "--calibration"
+usage --calibration isotonic -- "platt, standard or none"
 [ -e "$T/o" ] && fail "a usage error wrote $T/o"
 
 expect 1 "$TR" train --data "$T/no-such-dir" --out "$T/o" --epochs 1

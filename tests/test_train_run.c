@@ -14,6 +14,7 @@
 #include "dataset.h"
 #include "reference.h"
 #include "train.h"
+#include "window_scorer.h"
 
 enum { V = 10, NTR = 80, W = 12 };
 
@@ -190,6 +191,69 @@ static void test_matches_reference(void **st)
         check_reference(MT_PROTOCOL_PAPER, (mal_act)a);
     check_reference(MT_PROTOCOL_DEFAULT, MAL_ACT_TANH);
     check_reference(MT_PROTOCOL_DEFAULT, MAL_ACT_SOFTMAX);
+}
+
+/* --calibration standard: over the validation traces' windows (each trace
+ * weighted 1/its windows), the calibrated logits a l + b of the saved model
+ * have mean 0 and standard deviation 1. The windows and logits come from
+ * the float reference's streaming scorer, not from the trainer. */
+static double cal_sum[3];   /* weight, weighted sum, weighted sum of squares */
+static float cal_logits[256];
+static int cal_n;
+static float cal_prob(void *model, const void *state)
+{
+    const mal_model *m = model;
+    float z = m->scoring.calib_a * mal_ref_logit(m, state) + m->scoring.calib_b;
+    if (cal_n < 256)
+        cal_logits[cal_n] = z;
+    cal_n++;
+    return mal_ref_window_ops.prob(model, state);
+}
+
+static void test_standard_calibration(void **st)
+{
+    (void)st;
+    mt_data d;
+    make_data(&d);
+    mt_opts o;
+    small_opts(&o, MT_PROTOCOL_DEFAULT);
+    o.calibrate = MT_CALIB_STANDARD;
+    run *r = calloc(1, sizeof *r);
+    train(&d, &o, r);
+    assert_true(fabsf(r->m.scoring.calib_a - 1) > 1e-3 || fabsf(r->m.scoring.calib_b) > 1e-3);
+    int all[NTR], *fit, *val, nfit, nval;
+    for (int i = 0; i < NTR; i++)
+        all[i] = i;
+    mal_error e;
+    assert_int_equal(mt_split_val(&d, all, NTR, 0.2, o.seed, &fit, &nfit, &val, &nval, &e), 0);
+    mal_window_ops ops = mal_ref_window_ops;
+    ops.prob = cal_prob;
+    mal_window_scorer ws;
+    assert_int_equal(mal_window_scorer_init(&ws, &r->m.scoring, &ops, &r->m, &e), 0);
+    cal_sum[0] = cal_sum[1] = cal_sum[2] = 0;
+    for (int i = 0; i < nval; i++) {
+        const mt_trace *t = &d.t[val[i]];
+        cal_n = 0;
+        mal_window_scorer_begin(&ws);
+        for (uint32_t k = 0; k < t->ndd; k++)
+            mal_window_scorer_calls(&ws, t->dd[k], 1);
+        mal_window_scorer_finish(&ws);
+        assert_true(cal_n >= 1 && cal_n <= 256);
+        for (int w = 0; w < cal_n; w++) {
+            double z = cal_logits[w];
+            cal_sum[0] += 1.0 / cal_n, cal_sum[1] += z / cal_n, cal_sum[2] += z * z / cal_n;
+        }
+    }
+    mal_window_scorer_free(&ws);
+    double mean = cal_sum[1] / cal_sum[0], sd = sqrt(cal_sum[2] / cal_sum[0] - mean * mean);
+    fprintf(stderr, "standard calibration: a %.4f b %.4f; validation logits mean %.2g sd %.6f\n",
+            r->m.scoring.calib_a, r->m.scoring.calib_b, mean, sd);
+    assert_true(fabs(mean) < 1e-4);
+    assert_true(fabs(sd - 1) < 1e-4);
+    free(fit), free(val);
+    mal_model_free(&r->m);
+    free(r);
+    mt_data_free(&d);
 }
 
 static void test_deterministic(void **st)
@@ -509,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_dataset),
         cmocka_unit_test(test_loss_falls),
         cmocka_unit_test(test_matches_reference),
+        cmocka_unit_test(test_standard_calibration),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_weight_average),

@@ -37,8 +37,10 @@ static const char *usage_text =
     "       mean and spread).\n"
     "       Tuning (the default protocol's values): --hidden N (100), --windows-per-trace N\n"
     "       (16), --stride N (100), --max-windows N (32), --pos-weight W (0 = balanced),\n"
-    "       --pool last|mean (mean), --calibration (Platt on the validation split) |\n"
-    "       --no-calibration (the default), --ema D (0 = off: keep the live weights; else\n"
+    "       --pool last|mean (mean), --calibration platt|standard|none (none; fitted on\n"
+    "       the validation split: platt = Platt scaling to its labels, standard = each\n"
+    "       model's logits scaled to mean 0, sd 1 there), --no-calibration (= none),\n"
+    "       --ema D (0 = off: keep the live weights; else\n"
     "       validate and keep their moving average, decay D per batch), --call-dropout Q\n"
     "       (0 = off: training windows lose each call with probability Q), --val-frac F\n"
     "       (0.15; 0: no validation split, every training trace is fitted and the last\n"
@@ -859,9 +861,13 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--resume") && train) {
             c.resume = 1;
         } else if (!strcmp(a, "--no-calibration") && train) {
-            c.calib = 0;
+            c.calib = MT_CALIB_NONE;
         } else if (!strcmp(a, "--calibration") && train) {
-            c.calib = 1;
+            NEED_ARG();
+            if (!strcmp(v, "platt")) c.calib = MT_CALIB_PLATT;
+            else if (!strcmp(v, "standard")) c.calib = MT_CALIB_STANDARD;
+            else if (!strcmp(v, "none")) c.calib = MT_CALIB_NONE;
+            else return usage_error("--calibration must be platt, standard or none, not '%s'", v);
         } else if (!strcmp(a, "--protocol") && train) {
             NEED_ARG();
             if (!strcmp(v, "paper")) c.protocol = MT_PROTOCOL_PAPER;

@@ -33,7 +33,7 @@ void mt_opts_defaults(mt_opts *o, mt_protocol p)
                                 .combine = MAL_COMBINE_MEAN, .calib_a = 1, .calib_b = 0};
         o->windows_per_trace = 1;
         o->pos_weight = 1;
-        o->calibrate = 0;
+        o->calibrate = MT_CALIB_NONE;
     } else {
         /* targets.md's best PyTorch recipe: dedup, short windows, mean pooling,
          * balanced loss, mean over the first 32 windows (3,200 deduplicated
@@ -50,7 +50,7 @@ void mt_opts_defaults(mt_opts *o, mt_protocol p)
         /* Platt scaling on the 15% validation split (about 10 positives per
          * type) lowered the eight-way macro-F1 in every measurement
          * (docs/training.md), so it is off; --calibration turns it on */
-        o->calibrate = 0;
+        o->calibrate = MT_CALIB_NONE;
     }
 }
 
@@ -459,6 +459,37 @@ static void platt(const float *lg, const long *woff, const int *y, int n, float 
     *a_out = (float)a, *b_out = (float)b;
 }
 
+/* ---- Standardisation: a, b such that a l + b has weighted mean 0 and
+ * standard deviation 1 over the validation windows (weight 1/windows of
+ * the trace, as in platt()). It uses no labels, so it is fitted on all
+ * validation traces rather than on the ten positives Platt leans on; it
+ * puts the eight models' logits on one scale before the vote. */
+static void standardise(const float *lg, const long *woff, int n, float *a_out, float *b_out)
+{
+    double sw = 0, m = 0, v = 0;
+    for (int i = 0; i < n; i++) {
+        long c = woff[i + 1] - woff[i];
+        for (long w = woff[i]; w < woff[i + 1]; w++)
+            sw += 1.0 / (double)c, m += lg[w] / (double)c;
+    }
+    if (!(sw > 0)) {
+        *a_out = 1, *b_out = 0;
+        return;
+    }
+    m /= sw;
+    for (int i = 0; i < n; i++) {
+        long c = woff[i + 1] - woff[i];
+        for (long w = woff[i]; w < woff[i + 1]; w++)
+            v += (lg[w] - m) * (lg[w] - m) / (double)c;
+    }
+    double sd = sqrt(v / sw);
+    if (!(sd > 1e-3) || !isfinite(sd) || !isfinite(m)) {   /* a constant model: leave it alone */
+        *a_out = 1, *b_out = 0;
+        return;
+    }
+    *a_out = (float)(1 / sd), *b_out = (float)(-m / sd);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -544,7 +575,10 @@ static char *training_record(const mt_opts *o, const mt_data *d, int type, int n
              o->lr_cosine ? " cosine to 0" : "");
     cJSON_AddStringToObject(j, "optimizer", opt);
     cJSON_AddStringToObject(j, "loss", "binary log loss");
-    cJSON_AddBoolToObject(j, "calibrated", o->calibrate);
+    cJSON_AddBoolToObject(j, "calibrated", o->calibrate != MT_CALIB_NONE);
+    cJSON_AddStringToObject(j, "calibration", o->calibrate == MT_CALIB_PLATT      ? "platt"
+                                              : o->calibrate == MT_CALIB_STANDARD ? "standard"
+                                                                                  : "none");
     if (best >= 1 && best <= h->n) {
         cJSON *v = cJSON_AddObjectToObject(j, "val");
         cJSON_AddNumberToObject(v, "auc", isfinite(h->e[best - 1].val_auc) ? h->e[best - 1].val_auc : -1);
@@ -760,7 +794,10 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
         }
         for (int i = 0; i < nval; i++)
             yy[i] = d->t[val[i]].label == type;
-        platt(lg, woff, yy, nval, &ca, &cb);
+        if (o->calibrate == MT_CALIB_STANDARD)
+            standardise(lg, woff, nval, &ca, &cb);
+        else
+            platt(lg, woff, yy, nval, &ca, &cb);
         free(lg), free(woff), free(yy);
     }
     if (mal_model_alloc(out, &d->vocab, mt_type_names[type], s.E, s.H1, s.H2, o->act, e) < 0)

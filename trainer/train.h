@@ -32,11 +32,19 @@ typedef struct mt_opts {
     double val_frac;         /* 0.15 */
     double lr;               /* Adam's learning rate, 1e-3 (Keras) */
     int lr_cosine;           /* anneal the rate to 0 over the run (cosine); 0: constant */
-    int calibrate;           /* Platt scaling on the validation split */
+    int calibrate;           /* MT_CALIB_*: fitted on the validation split */
     const char *ckpt_path;   /* NULL: no checkpoints */
     int resume;
     volatile sig_atomic_t *stop;   /* set by SIGINT: finish the batch, checkpoint, return */
 } mt_opts;
+
+/* How the window logits are calibrated before the eight-way vote; both
+ * rules are an affine map a l + b stored in the model's scoring rule. */
+enum {
+    MT_CALIB_NONE = 0,
+    MT_CALIB_PLATT = 1,      /* Platt: a, b fitted to the validation labels */
+    MT_CALIB_STANDARD = 2    /* standardised: the validation logits' mean 0, sd 1 (no labels) */
+};
 
 /* The protocol's defaults (window may be overridden afterwards). */
 void mt_opts_defaults(mt_opts *o, mt_protocol p);
