@@ -48,8 +48,9 @@ void mt_opts_defaults(mt_opts *o, mt_protocol p)
         o->windows_per_trace = 16;
         o->pos_weight = 0;
         /* Platt scaling on the 15% validation split (about 10 positives per
-         * type) lowered the eight-way macro-F1 in every measurement
-         * (docs/training.md), so it is off; --calibration turns it on */
+         * type) lowered the eight-way macro-F1 in every measurement, and
+         * standardising each model's logits lowered it by 0.02 over two CV
+         * runs (docs/training.md), so it is off; --calibration turns either on */
         o->calibrate = MT_CALIB_NONE;
     }
 }
