@@ -48,6 +48,13 @@ if [ -n "$logs" ]; then
 fi
 awk -F, -v picks="$picks" '
 function logit(p) { if (p < 1e-7) p = 1e-7; if (p > 1 - 1e-7) p = 1 - 1e-7; return log(p / (1 - p)) }
+# one output line: macro-F1 per fold under the scores s, their mean and sample std
+function print_row(name, s,    k, v, m, sd) {
+    m = 0; for (k = 1; k <= K; k++) { v[k] = macro_f1(k, s); m += v[k] }
+    m /= K; sd = 0; for (k = 1; k <= K; k++) sd += (v[k] - m) ^ 2; sd = K > 1 ? sqrt(sd / (K - 1)) : 0
+    if (length(name) > 28) name = "..." substr(name, length(name) - 24)
+    printf "%-28s", name; for (k = 1; k <= K; k++) printf " %6.3f", v[k]; printf " %6.3f %6.3f\n", m, sd
+}
 # macro-F1 of fold k under the scores in array s (key: trace SUBSEP type)
 function macro_f1(k, s,    i, t, best, bt, tr, c, tp, fp, fn, f, n) {
     for (t = 1; t <= NT; t++) tp[t] = fp[t] = fn[t] = 0
@@ -91,10 +98,7 @@ END {
         else if (r == run + 1) { name = "ensemble, mean score"; for (tr in fold_of) for (t = 1; t <= NT; t++) s[tr, t] = sp[tr, t] }
         else { name = "ensemble, mean logit"; for (tr in fold_of) for (t = 1; t <= NT; t++) s[tr, t] = sl[tr, t] }
         if (r > run && run < 2) break
-        m = 0; for (k = 1; k <= K; k++) { v[k] = macro_f1(k, s); m += v[k] }
-        m /= K; sd = 0; for (k = 1; k <= K; k++) sd += (v[k] - m) ^ 2; sd = K > 1 ? sqrt(sd / (K - 1)) : 0
-        if (length(name) > 28) name = "..." substr(name, length(name) - 24)
-        printf "%-28s", name; for (k = 1; k <= K; k++) printf " %6.3f", v[k]; printf " %6.3f %6.3f\n", m, sd
+        print_row(name, s)
     }
     if (picks == "/dev/null") exit 0
     # best run per fold and type by validation AUC; the first run wins a tie
@@ -105,9 +109,7 @@ END {
     for (k = 1; k <= K; k++) for (t = 1; t <= NT; t++)
         if (!((k, tname[t]) in prun)) { print "cv_ensemble.sh: no validation AUC for fold " k ", " tname[t] " in the logs" > "/dev/stderr"; exit 1 }
     for (tr in fold_of) for (t = 1; t <= NT; t++) s[tr, t] = one[prun[fold_of[tr], tname[t]], tr, t]
-    m = 0; for (k = 1; k <= K; k++) { v[k] = macro_f1(k, s); m += v[k] }
-    m /= K; sd = 0; for (k = 1; k <= K; k++) sd += (v[k] - m) ^ 2; sd = K > 1 ? sqrt(sd / (K - 1)) : 0
-    printf "%-28s", "picked by validation AUC"; for (k = 1; k <= K; k++) printf " %6.3f", v[k]; printf " %6.3f %6.3f\n", m, sd
+    print_row("picked by validation AUC", s)
     printf "runs picked (fold: types in order)\n"
     for (k = 1; k <= K; k++) { printf "  %d:", k; for (t = 1; t <= NT; t++) printf " %s=%d", tname[t], prun[k, tname[t]]; printf "\n" }
 }' "$@"

@@ -33,7 +33,7 @@ trap 'rm -rf "$work"' EXIT
 ntr=$(grep -c . "$data/labels.csv")
 # the trace column is the trace's 0-based line in the data directory; check
 # it against labels.csv so that a scores file of other data is refused
-awk -F, -v n="$ntr" 'NR == FNR { lab[FNR - 1] = $1; next }
+awk -F, 'NR == FNR { lab[FNR - 1] = $1; next }
     FNR == 1 { if ($1 != "fold" || $2 != "trace" || $3 != "label") { print "peer_cv.sh: " FILENAME ": not a --scores-out file" > "/dev/stderr"; exit 1 } next }
     { if (!($2 in lab) || lab[$2] != $3) { print "peer_cv.sh: " FILENAME ":" FNR ": trace " $2 " is not a " $3 " in labels.csv" > "/dev/stderr"; exit 1 } }' \
     "$data/labels.csv" "$scores"
