@@ -49,6 +49,9 @@ usage --ema -- "--ema"
 usage --activation auto --val-frac 0 -- "validation split"
 usage --calibration platt --val-frac 0 -- "--calibration"
 usage --calibration isotonic -- "platt, standard or none"
+usage --members 0 -- "--members"
+usage --members 17 -- "--members"
+usage --hidden 100 --members 11 -- "--members"
 [ -e "$T/o" ] && fail "a usage error wrote $T/o"
 
 expect 1 "$TR" train --data "$T/no-such-dir" --out "$T/o" --epochs 1
@@ -78,5 +81,26 @@ head -c 1000 "$T/a/Worms.json" >"$T/b/Worms.json"
 expect 1 "$TR" merge --out "$T/m2" "$T/a" "$T/b"
 grep -qF "$T/b/Worms.json" "$T/err" || fail "truncated member not named: $(cat "$T/err")"
 [ -e "$T/m2/Worms.json" ] && fail "a failed merge wrote a model"
+
+# --members 2 is the merge of the two networks --init-seed 0 and 1 train
+# (weights and rule byte for byte; only the training record differs), and
+# every member keeps its own checkpoint and history
+tiny=(--data "$S" --split "$S/dev-split.txt" --types Worms --epochs 1 --hidden 6)
+expect 0 "$TR" train "${tiny[@]}" --members 2 --out "$T/mem"
+for f in Worms.json Worms.ckpt Worms.m2.ckpt Worms.metrics.csv Worms.m2.metrics.csv; do
+    [ -s "$T/mem/models/$f" ] || fail "--members 2 did not write $f"
+done
+grep -q '"hidden1": 12,' "$T/mem/models/Worms.json" || fail "--members 2 --hidden 6: not 12 units"
+expect 0 "$TR" train "${tiny[@]}" --init-seed 0 --out "$T/mem0"
+expect 0 "$TR" train "${tiny[@]}" --init-seed 1 --out "$T/mem1"
+expect 0 "$TR" merge --out "$T/memm" "$T/mem0/models" "$T/mem1/models"
+grep -v '^"training"' "$T/mem/models/Worms.json" >"$T/a1"
+grep -v '^"training"' "$T/memm/Worms.json" >"$T/a2"
+cmp -s "$T/a1" "$T/a2" || fail "--members 2 differs from merging --init-seed 0 and 1"
+grep -q '"val_auc":' "$T/mem/models/Worms.json" || fail "--members: no merged validation AUC"
+# resuming a finished run reproduces it from the members' checkpoints
+cp "$T/mem/models/Worms.json" "$T/mem.orig"
+expect 0 "$TR" train "${tiny[@]}" --members 2 --out "$T/mem" --resume
+cmp -s "$T/mem/models/Worms.json" "$T/mem.orig" || fail "--members --resume changed the model"
 
 finish cli_maltrain_usage

@@ -35,7 +35,10 @@ static const char *usage_text =
     "       (stratified, by --seed) pick the best epoch by validation ROC-AUC. --folds K:\n"
     "       stratified K-fold cross-validation of the protocol on the train part (prints\n"
     "       mean and spread).\n"
-    "       Tuning (the default protocol's values): --hidden N (100), --windows-per-trace N\n"
+    "       Tuning (the default protocol's values): --hidden N (100), --members N (1:\n"
+    "       N networks of --hidden units, init seeds --init-seed + 0..N-1, merged into\n"
+    "       one model of N x hidden units whose window logit is their mean, as `merge`\n"
+    "       does; softmax trains one network that wide), --windows-per-trace N\n"
     "       (16), --stride N (100), --max-windows N (32), --pos-weight W (0 = balanced),\n"
     "       --pool last|mean (mean), --calibration platt|standard|none (none; fitted on\n"
     "       the validation split: platt = Platt scaling to its labels, standard = each\n"
@@ -229,7 +232,7 @@ typedef struct cli {
     mt_protocol protocol;
     int auto_act, act_set, json, resume, threads, folds;
     mal_act act;
-    long epochs, window, seed, init_seed, hidden, wpt, stride, max_windows, pool, calib, lr_cosine;
+    long epochs, window, seed, init_seed, hidden, members, wpt, stride, max_windows, pool, calib, lr_cosine;
     double pos_weight, ema, call_dropout, val_frac, lr;
 } cli;
 
@@ -250,6 +253,8 @@ static void apply_overrides(const cli *c, mt_opts *o)
     o->seed = (uint64_t)(c->init_seed >= 0 ? c->init_seed : c->seed);
     if (c->hidden > 0)
         o->h1 = o->h2 = (int)c->hidden;
+    if (c->members > 0)
+        o->members = (int)c->members;
     if (c->wpt > 0)
         o->windows_per_trace = (int)c->wpt;
     if (c->stride >= 0)
@@ -358,6 +363,115 @@ static int append_scores(scorebuf *sc, const mt_data *d, int fold, const int *te
     return 0;
 }
 
+/* The training record of a merged model: the members' records. */
+static char *merged_record(const mal_model *mem, int n, double val_auc)
+{
+    cJSON *rec = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(rec, "members");
+    cJSON_AddStringToObject(rec, "merged", "window logit = mean of the members' calibrated "
+                            "logits (block-diagonal weights)");
+    if (val_auc >= 0)
+        cJSON_AddNumberToObject(rec, "val_auc", val_auc);
+    for (int k = 0; k < n; k++) {
+        cJSON *r = mem[k].training_json ? cJSON_Parse(mem[k].training_json) : NULL;
+        cJSON_AddItemToArray(arr, r ? r : cJSON_CreateNull());
+    }
+    char *s = cJSON_PrintUnformatted(rec);
+    cJSON_Delete(rec);
+    return s;
+}
+
+/* Networks trained for one model: o->members (init seeds seed, seed+1, ...)
+ * merged into one, or a single one. Softmax cannot be merged (it couples a
+ * layer's units), so its single network is as wide as the members together. */
+static int nets_per_model(const mt_opts *o)
+{
+    return o->members > 1 && o->act != MAL_ACT_SOFTMAX ? o->members : 1;
+}
+
+/* Train the model of type t with options o (see nets_per_model) into *out.
+ * Member k > 1 keeps its checkpoint and history as <Type>[.act].mK.*, so
+ * --resume continues every member. Returns 0, 1 (error printed) or 130
+ * (interrupted, checkpoints saved). */
+static int train_model(const mt_opts *o, const mt_data *d, int t, const char *an, const int *fit,
+                       int nfit, const int *val, int nval, const char *mdir, int save, prog *pg,
+                       mal_model *out, mt_result *res)
+{
+    int n = nets_per_model(o), rc = 0, done = 0;
+    mt_opts base = *o;
+    if (o->members > 1 && n == 1)
+        base.h1 *= o->members, base.h2 *= o->members;
+    mal_model *mem = calloc((size_t)n, sizeof *mem);
+    mt_history *h = calloc(1, sizeof *h);
+    mal_error e = {{0}};
+    if (!mem || !h) {
+        free(mem), free(h);
+        fprintf(stderr, "maltrain: out of memory\n");
+        return 1;
+    }
+    for (int k = 0; k < n && rc == 0; k++) {
+        mt_opts ok = base;
+        ok.seed = base.seed + (uint64_t)k;
+        char tag[64];
+        if (k == 0)
+            snprintf(tag, sizeof tag, "%s", an ? an : "");
+        else
+            snprintf(tag, sizeof tag, "%s%sm%d", an ? an : "", an ? "." : "", k + 1);
+        const char *tg = tag[0] ? tag : NULL;
+        char *ck = save ? path2(mdir, mt_type_names[t], tg, ".ckpt") : NULL;
+        ok.ckpt_path = ck;
+        mt_result r;
+        int trc = mt_train_model(d, t, fit, nfit, val, nval, &ok, progress, pg, &mem[k], h, &r, &e);
+        free(ck);
+        if (trc < 0) {
+            fprintf(stderr, "maltrain: %s\n", e.msg);
+            rc = 1;
+        } else if (r.interrupted) {
+            fprintf(stderr, "maltrain: interrupted; checkpoint saved, continue with --resume\n");
+            rc = 130;
+        } else {
+            done++;
+            pg->run++;
+            if (k == 0)
+                *res = r;
+            if (save) {
+                char *csv = path2(mdir, mt_type_names[t], tg, ".metrics.csv");
+                if (mt_write_metrics_csv(csv, h, &e) < 0) {
+                    fprintf(stderr, "maltrain: %s\n", e.msg);
+                    rc = 1;
+                }
+                free(csv);
+            }
+        }
+    }
+    free(h);
+    if (rc == 0 && n == 1) {
+        *out = mem[0];
+        done = 0;
+    } else if (rc == 0) {
+        /* one model of the family; its validation AUC is the merged model's */
+        float *pv = nval > 0 ? malloc(sizeof(float) * (size_t)nval) : NULL;
+        int *yv = nval > 0 ? malloc(sizeof(int) * (size_t)nval) : NULL;
+        if (mt_model_merge(mem, n, out, &e) < 0 ||
+            (nval > 0 && (!pv || !yv || mt_score_traces(out, d, val, nval, pv, &e) < 0))) {
+            fprintf(stderr, "maltrain: %s\n", e.msg[0] ? e.msg : "out of memory");
+            mal_model_free(out);
+            rc = 1;
+        } else {
+            if (nval > 0) {
+                for (int i = 0; i < nval; i++)
+                    yv[i] = d->t[val[i]].label == t;
+                res->best_auc = mal_roc_auc(pv, yv, (size_t)nval);
+            }
+            out->training_json = merged_record(mem, n, nval > 0 ? res->best_auc : -1);
+        }
+        free(pv), free(yv);
+    }
+    for (int k = 0; k < done; k++)
+        mal_model_free(&mem[k]);
+    free(mem);
+    return rc;
+}
+
 /* Train every requested type (and activation) on train[] with validation val[]. */
 static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const int *want,
                      const int *fit, int nfit, const int *val, int nval, const char *mdir,
@@ -368,7 +482,12 @@ static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const 
     int nacts = c->auto_act ? 4 : 1;
     prog pg = {.start = now_s()};
     for (int t = 0; t < MT_NTYPES; t++)
-        pg.total_runs += want[t] * nacts;
+        for (int a = 0; a < nacts; a++) {
+            mt_opts o = *base;
+            if (c->auto_act)
+                o.act = acts[a];
+            pg.total_runs += want[t] * nets_per_model(&o);
+        }
     for (int t = 0; t < MT_NTYPES; t++) {
         if (!want[t])
             continue;
@@ -379,35 +498,16 @@ static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const 
             mt_opts o = *base;
             if (c->auto_act)
                 o.act = acts[a];
-            const char *an = c->auto_act ? mal_act_name(o.act) : NULL;
-            char *ck = save ? path2(mdir, mt_type_names[t], an, ".ckpt") : NULL;
-            o.ckpt_path = ck;
             o.resume = c->resume;
+            const char *an = c->auto_act ? mal_act_name(o.act) : NULL;
             mal_model m;
-            mt_history *h = calloc(1, sizeof *h);
-            mt_result res;
-            mal_error e = {{0}};
-            int rc = mt_train_model(d, t, fit, nfit, val, nval, &o, progress, &pg, &m, h, &res, &e);
-            if (rc == 0 && save && !res.interrupted) {
-                char *csv = path2(mdir, mt_type_names[t], an, ".metrics.csv");
-                rc = mt_write_metrics_csv(csv, h, &e);
-                free(csv);
-            }
-            free(ck);
-            free(h);
-            if (rc < 0) {
-                fprintf(stderr, "maltrain: %s\n", e.msg);
+            mt_result res = {0};
+            int rc = train_model(&o, d, t, an, fit, nfit, val, nval, mdir, save, &pg, &m, &res);
+            if (rc != 0) {
                 cJSON_Delete(tried);
                 mal_model_free(&bestm);
-                return 1;
+                return rc;
             }
-            if (res.interrupted) {
-                fprintf(stderr, "maltrain: interrupted; checkpoint saved, continue with --resume\n");
-                cJSON_Delete(tried);
-                mal_model_free(&bestm);
-                return 130;
-            }
-            pg.run++;
             cJSON *x = cJSON_CreateObject();
             cJSON_AddStringToObject(x, "activation", mal_act_name(o.act));
             cJSON_AddNumberToObject(x, "val_auc", res.best_auc);
@@ -489,6 +589,11 @@ static int cmd_train(const cli *c)
     mt_opts o;
     mt_opts_defaults(&o, c->protocol);
     apply_overrides(c, &o);
+    if ((long)o.h1 * o.members > MAL_MAX_HIDDEN) {
+        fprintf(stderr, "maltrain: --members %d of --hidden %d make a model of %ld units; the "
+                "model format allows %d\n", o.members, o.h1, (long)o.h1 * o.members, MAL_MAX_HIDDEN);
+        return 2;
+    }
     if (c->scores_out && c->folds < 2)
         return usage_error("--scores-out writes cross-validation scores: it needs --folds K%s", "");
     if ((c->auto_act || o.calibrate) && o.val_frac == 0)
@@ -740,15 +845,7 @@ static int cmd_merge(int argc, char **argv)
             fprintf(stderr, "maltrain: %s\n", e.msg);
             rc = 1;
         } else {
-            cJSON *rec = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(rec, "members");
-            cJSON_AddStringToObject(rec, "merged", "window logit = mean of the members' calibrated "
-                                    "logits (block-diagonal weights)");
-            for (int k = 0; k < n; k++) {
-                cJSON *r = mem[k].training_json ? cJSON_Parse(mem[k].training_json) : NULL;
-                cJSON_AddItemToArray(arr, r ? r : cJSON_CreateNull());
-            }
-            m.training_json = cJSON_PrintUnformatted(rec);
-            cJSON_Delete(rec);
+            m.training_json = merged_record(mem, n, -1);
             char *p = path2(out, mt_type_names[t], NULL, ".json");
             if (mal_model_save(&m, p, &e) < 0) {
                 fprintf(stderr, "maltrain: %s\n", e.msg);
@@ -835,7 +932,7 @@ int main(int argc, char **argv)
     cli c = {.out = "out", .protocol = MT_PROTOCOL_DEFAULT, .threads = 1, .epochs = -1,
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
              .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .val_frac = -1,
-             .lr = -1, .lr_cosine = -1, .init_seed = -1};
+             .lr = -1, .lr_cosine = -1, .init_seed = -1, .members = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -896,6 +993,7 @@ int main(int argc, char **argv)
                 {"--seed", 0, 2147483647L, &c.seed, 0},
                 {"--init-seed", 0, 2147483647L, &c.init_seed, 1},
                 {"--hidden", 1, MAL_MAX_HIDDEN, &c.hidden, 1},
+                {"--members", 1, 16, &c.members, 1},
                 {"--windows-per-trace", 1, 1000, &c.wpt, 1},
                 {"--stride", 0, 100000, &c.stride, 1},
                 {"--max-windows", 0, MAL_MAX_WINDOWS, &c.max_windows, 1},

@@ -2,12 +2,15 @@
 # plot_history.sh MODELS_DIR [OUT.png] - the training history of every
 # <Type>.metrics.csv in MODELS_DIR (written by `maltrain train`) as one PNG
 # through gnuplot: training loss, validation loss and validation ROC-AUC per
-# epoch, one line per type (like the paper's training-history figure).
+# epoch, one line per type (like the paper's training-history figure). Per
+# activation (--activation auto: <Type>.tanh.metrics.csv) and per member
+# (--members: <Type>.m2.metrics.csv, ...) histories are left out: the
+# type's own file is the chosen activation's first member.
 set -eu
 DIR=${1:?usage: plot_history.sh MODELS_DIR [OUT.png]}
 OUT=${2:-$DIR/history.png}
 command -v gnuplot > /dev/null || { echo "plot_history: gnuplot not installed" >&2; exit 1; }
-files=$(ls "$DIR"/*.metrics.csv 2>/dev/null | grep -v '\.[a-z]*\.metrics\.csv$' || true)
+files=$(ls "$DIR"/*.metrics.csv 2>/dev/null | grep -v '\.[a-z0-9.]*\.metrics\.csv$' || true)
 [ -n "$files" ] || { echo "plot_history: no <Type>.metrics.csv in $DIR" >&2; exit 1; }
 plot() {   # column, title
   first=1

@@ -25,6 +25,7 @@ void mt_opts_defaults(mt_opts *o, mt_protocol p)
     o->embed = 16, o->h1 = 100, o->h2 = 100;
     o->val_frac = 0.15;
     o->lr = 1e-3;
+    o->members = 1;
     if (p == MT_PROTOCOL_PAPER) {
         /* Keras: last 342 calls, unweighted loss, last hidden state */
         o->epochs = 30;

@@ -33,6 +33,7 @@ typedef struct mt_opts {
     double lr;               /* Adam's learning rate, 1e-3 (Keras) */
     int lr_cosine;           /* anneal the rate to 0 over the run (cosine); 0: constant */
     int calibrate;           /* MT_CALIB_*: fitted on the validation split */
+    int members;             /* networks per model, merged (maltrain_main.c); mt_train_model trains one */
     const char *ckpt_path;   /* NULL: no checkpoints */
     int resume;
     volatile sig_atomic_t *stop;   /* set by SIGINT: finish the batch, checkpoint, return */
