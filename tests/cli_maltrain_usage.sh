@@ -12,7 +12,7 @@ S=data/mal-api-2019-sample
 [ -x "$TR" ] || { echo "FAIL: no $TR" >&2; exit 1; }
 
 expect 0 "$TR" --help
-for opt in --ema --call-dropout --val-frac --lr --lr-schedule --init-seed --scores-out --windows-per-trace --pos-weight --folds --resume; do
+for opt in --embed --members --ema --call-dropout --val-frac --lr --lr-schedule --init-seed --scores-out --windows-per-trace --pos-weight --folds --resume; do
     grep -q -- "$opt" "$T/out" || fail "--help does not describe $opt"
 done
 expect 2 "$TR"
@@ -50,6 +50,8 @@ usage --activation auto --val-frac 0 -- "validation split"
 usage --calibration platt --val-frac 0 -- "--calibration"
 usage --calibration isotonic -- "platt, standard or none"
 usage --members 0 -- "--members"
+usage --embed 0 -- "--embed"
+usage --embed 600 --members 2 -- "--members"
 usage --members 17 -- "--members"
 usage --hidden 100 --members 11 -- "--members"
 [ -e "$T/o" ] && fail "a usage error wrote $T/o"

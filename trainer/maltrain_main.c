@@ -35,10 +35,11 @@ static const char *usage_text =
     "       (stratified, by --seed) pick the best epoch by validation ROC-AUC. --folds K:\n"
     "       stratified K-fold cross-validation of the protocol on the train part (prints\n"
     "       mean and spread).\n"
-    "       Tuning (the default protocol's values): --hidden N (100), --members N (1:\n"
-    "       N networks of --hidden units, init seeds --init-seed + 0..N-1, merged into\n"
-    "       one model of N x hidden units whose window logit is their mean, as `merge`\n"
-    "       does; softmax trains one network that wide), --windows-per-trace N\n"
+    "       Tuning (the default protocol's values): --embed N (16), --hidden N (100),\n"
+    "       --members N (1: N networks of --embed/--hidden each, init seeds --init-seed\n"
+    "       + 0..N-1, merged into one model N times as wide whose window logit is their\n"
+    "       mean, as `merge` does; softmax trains one network that wide),\n"
+    "       --windows-per-trace N\n"
     "       (16), --stride N (100), --max-windows N (32), --pos-weight W (0 = balanced),\n"
     "       --pool last|mean (mean), --calibration platt|standard|none (none; fitted on\n"
     "       the validation split: platt = Platt scaling to its labels, standard = each\n"
@@ -232,7 +233,7 @@ typedef struct cli {
     mt_protocol protocol;
     int auto_act, act_set, json, resume, threads, folds;
     mal_act act;
-    long epochs, window, seed, init_seed, hidden, members, wpt, stride, max_windows, pool, calib, lr_cosine;
+    long epochs, window, seed, init_seed, embed, hidden, members, wpt, stride, max_windows, pool, calib, lr_cosine;
     double pos_weight, ema, call_dropout, val_frac, lr;
 } cli;
 
@@ -255,6 +256,8 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->h1 = o->h2 = (int)c->hidden;
     if (c->members > 0)
         o->members = (int)c->members;
+    if (c->embed > 0)
+        o->embed = (int)c->embed;
     if (c->wpt > 0)
         o->windows_per_trace = (int)c->wpt;
     if (c->stride >= 0)
@@ -382,7 +385,8 @@ static char *merged_record(const mal_model *mem, int n, double val_auc)
 
 /* Networks trained for one model: o->members (init seeds seed, seed+1, ...)
  * merged into one, or a single one. Softmax cannot be merged (it couples a
- * layer's units), so its single network is as wide as the members together. */
+ * layer's units), so its single network is as wide as the members together
+ * (embedding and both layers). */
 static int nets_per_model(const mt_opts *o)
 {
     return o->members > 1 && o->act != MAL_ACT_SOFTMAX ? o->members : 1;
@@ -399,7 +403,7 @@ static int train_model(const mt_opts *o, const mt_data *d, int t, const char *an
     int n = nets_per_model(o), rc = 0, done = 0;
     mt_opts base = *o;
     if (o->members > 1 && n == 1)
-        base.h1 *= o->members, base.h2 *= o->members;
+        base.h1 *= o->members, base.h2 *= o->members, base.embed *= o->members;
     mal_model *mem = calloc((size_t)n, sizeof *mem);
     mt_history *h = calloc(1, sizeof *h);
     mal_error e = {{0}};
@@ -589,9 +593,11 @@ static int cmd_train(const cli *c)
     mt_opts o;
     mt_opts_defaults(&o, c->protocol);
     apply_overrides(c, &o);
-    if ((long)o.h1 * o.members > MAL_MAX_HIDDEN) {
-        fprintf(stderr, "maltrain: --members %d of --hidden %d make a model of %ld units; the "
-                "model format allows %d\n", o.members, o.h1, (long)o.h1 * o.members, MAL_MAX_HIDDEN);
+    if ((long)o.h1 * o.members > MAL_MAX_HIDDEN || (long)o.embed * o.members > MAL_MAX_EMBED) {
+        fprintf(stderr, "maltrain: --members %d of --hidden %d, --embed %d make a model of %ld "
+                "units, embedding %ld; the model format allows %d, %d\n", o.members, o.h1,
+                o.embed, (long)o.h1 * o.members, (long)o.embed * o.members, MAL_MAX_HIDDEN,
+                MAL_MAX_EMBED);
         return 2;
     }
     if (c->scores_out && c->folds < 2)
@@ -932,7 +938,7 @@ int main(int argc, char **argv)
     cli c = {.out = "out", .protocol = MT_PROTOCOL_DEFAULT, .threads = 1, .epochs = -1,
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
              .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .val_frac = -1,
-             .lr = -1, .lr_cosine = -1, .init_seed = -1, .members = -1};
+             .lr = -1, .lr_cosine = -1, .init_seed = -1, .members = -1, .embed = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -994,6 +1000,7 @@ int main(int argc, char **argv)
                 {"--init-seed", 0, 2147483647L, &c.init_seed, 1},
                 {"--hidden", 1, MAL_MAX_HIDDEN, &c.hidden, 1},
                 {"--members", 1, 16, &c.members, 1},
+                {"--embed", 1, MAL_MAX_EMBED, &c.embed, 1},
                 {"--windows-per-trace", 1, 1000, &c.wpt, 1},
                 {"--stride", 0, 100000, &c.stride, 1},
                 {"--max-windows", 0, MAL_MAX_WINDOWS, &c.max_windows, 1},
