@@ -39,8 +39,8 @@ static const char *usage_text =
     "       --members N (1: N networks of --embed/--hidden each, init seeds --init-seed\n"
     "       + 0..N-1, merged into one model N times as wide whose window logit is their\n"
     "       mean, as `merge` does; softmax trains one network that wide),\n"
-    "       --windows-per-trace N\n"
-    "       (16), --stride N (100), --max-windows N (32), --pos-weight W (0 = balanced),\n"
+    "       --windows-per-trace N (16), --stride N (100), --max-windows N (32),\n"
+    "       --pos-weight W (0 = balanced),\n"
     "       --pool last|mean (mean), --calibration platt|standard|none (none; fitted on\n"
     "       the validation split: platt = Platt scaling to its labels, standard = each\n"
     "       model's logits scaled to mean 0, sd 1 there), --no-calibration (= none),\n"
@@ -448,10 +448,12 @@ static int train_model(const mt_opts *o, const mt_data *d, int t, const char *an
         }
     }
     free(h);
-    if (rc == 0 && n == 1) {
+    if (rc == 0 && n == 1) {   /* the single network is the model */
         *out = mem[0];
-        done = 0;
-    } else if (rc == 0) {
+        free(mem);
+        return 0;
+    }
+    if (rc == 0) {
         /* one model of the family; its validation AUC is the merged model's */
         float *pv = nval > 0 ? malloc(sizeof(float) * (size_t)nval) : NULL;
         int *yv = nval > 0 ? malloc(sizeof(int) * (size_t)nval) : NULL;
