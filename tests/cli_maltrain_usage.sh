@@ -12,7 +12,7 @@ S=data/mal-api-2019-sample
 [ -x "$TR" ] || { echo "FAIL: no $TR" >&2; exit 1; }
 
 expect 0 "$TR" --help
-for opt in --embed --members --ema --call-dropout --val-frac --lr --lr-schedule --init-seed --scores-out --windows-per-trace --pos-weight --folds --resume; do
+for opt in --embed --members --ema --call-dropout --val-frac --lr --lr-schedule --init-seed --scores-out --windows-per-trace --bag --pos-weight --folds --resume; do
     grep -q -- "$opt" "$T/out" || fail "--help does not describe $opt"
 done
 expect 2 "$TR"
@@ -54,6 +54,10 @@ usage --embed 0 -- "--embed"
 usage --embed 600 --members 2 -- "--members"
 usage --members 17 -- "--members"
 usage --hidden 100 --members 11 -- "--members"
+usage --bag 0 -- "--bag"
+usage --bag 3 -- "--bag"
+usage --bag 64 --windows-per-trace 64 -- "--bag"
+usage --protocol paper --bag 2 -- "--bag"
 [ -e "$T/o" ] && fail "a usage error wrote $T/o"
 
 expect 1 "$TR" train --data "$T/no-such-dir" --out "$T/o" --epochs 1
@@ -104,5 +108,18 @@ grep -q '"val_auc":' "$T/mem/models/Worms.json" || fail "--members: no merged va
 cp "$T/mem/models/Worms.json" "$T/mem.orig"
 expect 0 "$TR" train "${tiny[@]}" --members 2 --out "$T/mem" --resume
 cmp -s "$T/mem/models/Worms.json" "$T/mem.orig" || fail "--members --resume changed the model"
+
+# --bag: K > 1 trains on bags (recorded; a checkpoint of another bag size is
+# refused by --resume); --bag 1 is the per-window default, byte for byte
+expect 0 "$TR" train "${tiny[@]}" --bag 4 --out "$T/bag"
+grep -q '"bag":4' "$T/bag/models/Worms.json" || fail "--bag 4 not in the training record"
+expect 1 "$TR" train "${tiny[@]}" --bag 2 --out "$T/bag" --resume
+grep -q 'bag size' "$T/err" || fail "--resume with another --bag: $(cat "$T/err")"
+expect 0 "$TR" train "${tiny[@]}" --bag 1 --out "$T/bag1"
+expect 0 "$TR" train "${tiny[@]}" --out "$T/plain"
+cmp -s "$T/bag1/models/Worms.json" "$T/plain/models/Worms.json" || fail "--bag 1 differs from the default"
+grep -v '^"training"' "$T/bag/models/Worms.json" >"$T/w1"
+grep -v '^"training"' "$T/plain/models/Worms.json" >"$T/w2"
+cmp -s "$T/w1" "$T/w2" && fail "--bag 4 trained the default's weights"
 
 finish cli_maltrain_usage

@@ -1,6 +1,7 @@
 /* test_train_grad.c - finite-difference checks of every parameter group's
  * gradient, for each of the four activations and both poolings, on a tiny
- * front-padded batch (V 10, E 3, H 4/5, T 6, N 3).
+ * front-padded batch (V 10, E 3, H 4/5, T 6, N 3); and of the bag loss
+ * (rows 0-1 one bag, row 2 another), whose value is checked directly.
  *
  * The network computes in float (oneDNN f32), so the check uses central
  * differences with step 3e-3 on the double-precision loss and accepts
@@ -21,12 +22,14 @@ enum { V = 10, E = 3, H1 = 4, H2 = 5, T = 6, N = 3 };
 static const int32_t ids[N * T] = {1, 4, 9, 4, 0, 7,   -1, -1, 3, 3, 8, 2,   -1, -1, -1, -1, -1, 5};
 static const float y[N] = {1, 0, 1};
 static const float w[N] = {1, 7, 1};
+static const int bags[N] = {0, 0, 1};
+static const int *bag;   /* NULL: each row its own loss */
 
 static double loss_at(mt_net *n)
 {
     mal_error e;
     assert_int_equal(mt_net_forward(n, ids, NULL, &e), 0);
-    return mt_net_backward(n, y, w, N);
+    return bag ? mt_net_backward_bags(n, y, w, bag, 2) : mt_net_backward(n, y, w, N);
 }
 
 static void check(mal_act act, mal_pool pool)
@@ -80,6 +83,33 @@ static void test_sigmoid(void **st) { (void)st; check(MAL_ACT_SIGMOID, MAL_POOL_
 static void test_softsign(void **st) { (void)st; check(MAL_ACT_SOFTSIGN, MAL_POOL_LAST); check(MAL_ACT_SOFTSIGN, MAL_POOL_MEAN); }
 static void test_softmax(void **st) { (void)st; check(MAL_ACT_SOFTMAX, MAL_POOL_LAST); check(MAL_ACT_SOFTMAX, MAL_POOL_MEAN); }
 
+static double bce(double z, double yy) { return (z > 0 ? z : 0) - z * yy + log1p(exp(-fabs(z))); }
+
+/* Bags: the loss is w * bce(y, mean logit of the bag) / denom, with the bag's
+ * first row's y and w (row 1's y 0 and w 7 are ignored), and its gradient
+ * passes the finite-difference check. */
+static void test_bag_loss(void **st)
+{
+    (void)st;
+    mal_error e;
+    mt_shape s = {.V = V, .E = E, .H1 = H1, .H2 = H2, .T = T, .N = N, .act = MAL_ACT_TANH, .pool = MAL_POOL_MEAN};
+    mt_net n;
+    assert_int_equal(mt_net_init(&n, &s, &e), 0);
+    mt_net_init_params(&n, 5);
+    float lg[N];
+    assert_int_equal(mt_net_forward(&n, ids, lg, &e), 0);
+    double want = (w[0] * bce(0.5 * ((double)lg[0] + lg[1]), y[0]) + w[2] * bce(lg[2], y[2])) / 2;
+    assert_float_equal(mt_net_backward_bags(&n, y, w, bags, 2), want, 1e-6);
+    /* no bags: every row alone */
+    want = (w[0] * bce(lg[0], y[0]) + w[1] * bce(lg[1], y[1]) + w[2] * bce(lg[2], y[2])) / N;
+    assert_float_equal(mt_net_backward_bags(&n, y, w, NULL, N), want, 1e-6);
+    mt_net_free(&n);
+    bag = bags;
+    check(MAL_ACT_TANH, MAL_POOL_MEAN);
+    check(MAL_ACT_TANH, MAL_POOL_LAST);
+    bag = NULL;
+}
+
 /* Masking: a padded row scores exactly as the same ids unpadded in a
  * shorter... same-length window: padding must not change the logit. */
 static void test_padding_is_transparent(void **st)
@@ -108,7 +138,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tanh),     cmocka_unit_test(test_sigmoid),
         cmocka_unit_test(test_softsign), cmocka_unit_test(test_softmax),
-        cmocka_unit_test(test_padding_is_transparent),
+        cmocka_unit_test(test_padding_is_transparent), cmocka_unit_test(test_bag_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,7 +39,10 @@ static const char *usage_text =
     "       --members N (1: N networks of --embed/--hidden each, init seeds --init-seed\n"
     "       + 0..N-1, merged into one model N times as wide whose window logit is their\n"
     "       mean, as `merge` does; softmax trains one network that wide),\n"
-    "       --windows-per-trace N (16), --stride N (100), --max-windows N (32),\n"
+    "       --windows-per-trace N (16), --bag K (1: each training window its own\n"
+    "       loss; K > 1: a trace's windows go in bags of K and the loss is taken on\n"
+    "       the mean of a bag's logits; K divides --windows-per-trace, at most 50),\n"
+    "       --stride N (100), --max-windows N (32),\n"
     "       --pos-weight W (0 = balanced),\n"
     "       --pool last|mean (mean), --calibration platt|standard|none (none; fitted on\n"
     "       the validation split: platt = Platt scaling to its labels, standard = each\n"
@@ -233,7 +236,7 @@ typedef struct cli {
     mt_protocol protocol;
     int auto_act, act_set, json, resume, threads, folds;
     mal_act act;
-    long epochs, window, seed, init_seed, embed, hidden, members, wpt, stride, max_windows, pool, calib, lr_cosine;
+    long epochs, window, seed, init_seed, embed, hidden, members, wpt, bag, stride, max_windows, pool, calib, lr_cosine;
     double pos_weight, ema, call_dropout, val_frac, lr;
 } cli;
 
@@ -260,6 +263,8 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->embed = (int)c->embed;
     if (c->wpt > 0)
         o->windows_per_trace = (int)c->wpt;
+    if (c->bag > 0)
+        o->bag = (int)c->bag;
     if (c->stride >= 0)
         o->rule.stride = (int)c->stride;
     if (c->max_windows >= 0)
@@ -602,6 +607,12 @@ static int cmd_train(const cli *c)
                 MAL_MAX_EMBED);
         return 2;
     }
+    if (o.bag > 1 && (o.rule.stride == 0 || o.windows_per_trace % o.bag || o.bag > o.batch)) {
+        fprintf(stderr, "maltrain: --bag %d needs windows at a stride (not --protocol paper), "
+                "--windows-per-trace a multiple of it (%d is not) and at most %d (the batch)\n",
+                o.bag, o.windows_per_trace, o.batch);
+        return 2;
+    }
     if (c->scores_out && c->folds < 2)
         return usage_error("--scores-out writes cross-validation scores: it needs --folds K%s", "");
     if ((c->auto_act || o.calibrate) && o.val_frac == 0)
@@ -940,7 +951,7 @@ int main(int argc, char **argv)
     cli c = {.out = "out", .protocol = MT_PROTOCOL_DEFAULT, .threads = 1, .epochs = -1,
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
              .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .val_frac = -1,
-             .lr = -1, .lr_cosine = -1, .init_seed = -1, .members = -1, .embed = -1};
+             .lr = -1, .lr_cosine = -1, .init_seed = -1, .members = -1, .embed = -1, .bag = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1004,6 +1015,7 @@ int main(int argc, char **argv)
                 {"--members", 1, 16, &c.members, 1},
                 {"--embed", 1, MAL_MAX_EMBED, &c.embed, 1},
                 {"--windows-per-trace", 1, 1000, &c.wpt, 1},
+                {"--bag", 1, 1000, &c.bag, 1},
                 {"--stride", 0, 100000, &c.stride, 1},
                 {"--max-windows", 0, MAL_MAX_WINDOWS, &c.max_windows, 1},
             };

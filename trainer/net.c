@@ -37,6 +37,7 @@ typedef struct priv {
     int first;      /* first step at which any row is real */
     float *pooled;  /* [N][H2] */
     float *logit;   /* [N] */
+    float *dz;      /* [N] d loss / d logit of the last backward */
     float *dh2;     /* [T][N][H2] gradient arriving at layer 2's outputs */
     float *dh1;     /* [T][N][H1] gradient arriving at layer 1's outputs */
     float *zero;    /* [N][max H] zeros */
@@ -189,9 +190,9 @@ int mt_net_init(mt_net *n, const mt_shape *s, mal_error *e)
     size_t tn = (size_t)T * N, hmax = (size_t)(H1 > H2 ? H1 : H2);
     P->tab = fz((size_t)V * 4 * H1), P->dtab = fz((size_t)V * 4 * H1);
     P->ids = malloc(tn * sizeof *P->ids), P->len = calloc((size_t)N, sizeof *P->len);
-    P->pooled = fz((size_t)N * H2), P->logit = fz((size_t)N);
+    P->pooled = fz((size_t)N * H2), P->logit = fz((size_t)N), P->dz = fz((size_t)N);
     P->dh2 = fz(tn * H2), P->dh1 = fz(tn * H1), P->zero = fz((size_t)N * 4 * hmax);
-    if (!P->tab || !P->dtab || !P->ids || !P->len || !P->pooled || !P->logit || !P->dh2 ||
+    if (!P->tab || !P->dtab || !P->ids || !P->len || !P->pooled || !P->logit || !P->dz || !P->dh2 ||
         !P->dh1 || !P->zero) {
         mt_net_free(n);
         return mal_error_set(e, "out of memory for the network buffers");
@@ -213,7 +214,7 @@ void mt_net_free(mt_net *n)
         lay_free(&P->l1), lay_free(&P->l2);
         mm_free(&P->tab_f), mm_free(&P->tab_demb), mm_free(&P->tab_dwx);
         free(P->tab), free(P->dtab), free(P->ids), free(P->len), free(P->pooled);
-        free(P->logit), free(P->dh2), free(P->dh1), free(P->zero);
+        free(P->logit), free(P->dz), free(P->dh2), free(P->dh1), free(P->zero);
         if (P->st)
             dnnl_stream_destroy(P->st);
         if (P->eng)
@@ -582,7 +583,43 @@ static int lay_wgrad(priv *P, struct lay *L, const float *x, float *dwx, float *
     return 0;
 }
 
+/* bce(y, sigm(z)) = max(z,0) - z y + log(1 + exp(-|z|)); d/dz = sigm(z) - y */
+static double bce_logit(double z, double y)
+{
+    return (z > 0 ? z : 0) - z * y + log1p(exp(-fabs(z)));
+}
+
+/* d loss / d logit per row into P->dz; returns the loss. A bag's rows are
+ * consecutive and share one label and weight (its first row's): its loss is
+ * taken on the mean of their logits, each row getting 1/K of the gradient. */
+static double loss_grad(priv *P, int N, const float *y, const float *w, const int *bag, double denom)
+{
+    double loss = 0;
+    for (int r = 0; r < N;) {
+        int k = 1;
+        if (bag)
+            while (r + k < N && bag[r + k] == bag[r])
+                k++;
+        double z = 0;
+        for (int i = r; i < r + k; i++)
+            z += P->logit[i];
+        z /= k;
+        double yy = y[r];
+        loss += w[r] * bce_logit(z, yy) / denom;
+        float dz = (float)(w[r] * (1.0 / (1.0 + exp(-z)) - yy) / denom / k);
+        for (int i = r; i < r + k; i++)
+            P->dz[i] = dz;
+        r += k;
+    }
+    return loss;
+}
+
 double mt_net_backward(mt_net *n, const float *y, const float *w, double denom)
+{
+    return mt_net_backward_bags(n, y, w, NULL, denom);
+}
+
+double mt_net_backward_bags(mt_net *n, const float *y, const float *w, const int *bag, double denom)
 {
     priv *P = n->priv;
     const mt_shape *s = &n->s;
@@ -593,14 +630,12 @@ double mt_net_backward(mt_net *n, const float *y, const float *w, double denom)
     memset(P->dh2, 0, sizeof(float) * (size_t)T * N * H2);
     const float *dw = p + n->off[MT_DW];
     float *gdw = g + n->off[MT_DW];
-    double loss = 0, gdb = 0;
+    double gdb = 0;
+    double loss = loss_grad(P, N, y, w, bag, denom);
     for (int r = 0; r < N; r++) {
         if (w[r] == 0)
             continue;
-        /* bce(y, sigm(z)) = max(z,0) - z y + log(1 + exp(-|z|)); d/dz = sigm(z) - y */
-        double z = P->logit[r], yy = y[r];
-        loss += w[r] * ((z > 0 ? z : 0) - z * yy + log1p(exp(-fabs(z)))) / denom;
-        float dz = (float)(w[r] * (1.0 / (1.0 + exp(-z)) - yy) / denom);
+        float dz = P->dz[r];
         gdb += dz;
         const float *pool = P->pooled + (size_t)r * H2;
         for (int j = 0; j < H2; j++)

@@ -63,6 +63,12 @@ int mt_net_forward(mt_net *n, const int32_t *ids, float *logits, mal_error *e);
  * gradient into n->g (overwritten). Returns the loss. */
 double mt_net_backward(mt_net *n, const float *y, const float *w, double denom);
 
+/* The same with bags (multiple-instance loss): rows r with equal bag[r] are
+ * consecutive and one trace's windows; the loss is w * bce(y, mean of their
+ * logits) / denom, with y and w the bag's first row's. bag NULL: each row
+ * its own bag (mt_net_backward). */
+double mt_net_backward_bags(mt_net *n, const float *y, const float *w, const int *bag, double denom);
+
 /* Copy parameters into a model allocated with the same shape, and back. */
 int mt_net_to_model(const mt_net *n, mal_model *m, mal_error *e);
 int mt_net_from_model(mt_net *n, const mal_model *m, mal_error *e);

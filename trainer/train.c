@@ -330,7 +330,8 @@ typedef struct ck_head {
     int32_t epoch_done, batch_done, nbatches, best_epoch, hist_n;
     int64_t adam_step;
     double loss_sum, best_auc, pos_weight, ema, call_dropout, val_frac, lr;
-    int32_t lr_cosine_epochs, pad;   /* the cosine schedule's length; 0: constant rate */
+    int32_t lr_cosine_epochs;   /* the cosine schedule's length; 0: constant rate */
+    int32_t bag;                /* windows per bag of the loss; 0: each window alone */
     uint64_t nparam;
 } ck_head;
 
@@ -405,10 +406,11 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.wpt != want->wpt || h.seed != want->seed || h.data_crc != want->data_crc ||
         h.pos_weight != want->pos_weight || h.ema != want->ema ||
         h.call_dropout != want->call_dropout || h.val_frac != want->val_frac ||
-        h.lr != want->lr || h.lr_cosine_epochs != want->lr_cosine_epochs || h.nparam != want->nparam) {
+        h.lr != want->lr || h.lr_cosine_epochs != want->lr_cosine_epochs || h.bag != want->bag ||
+        h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
                       "protocol, window, activation, weight average, call dropout, validation "
-                      "share, learning rate, the cosine schedule's epochs or data checksum differ)", path);
+                      "share, learning rate, the cosine schedule's epochs, bag size or data checksum differ)", path);
         goto out;
     }
     size_t np = h.nparam;
@@ -576,7 +578,14 @@ static char *training_record(const mt_opts *o, const mt_data *d, int type, int n
     snprintf(opt, sizeof opt, "adam lr %g%s b1 0.9 b2 0.999 eps 1e-07", o->lr,
              o->lr_cosine ? " cosine to 0" : "");
     cJSON_AddStringToObject(j, "optimizer", opt);
-    cJSON_AddStringToObject(j, "loss", "binary log loss");
+    if (o->bag > 1) {
+        char loss[96];
+        snprintf(loss, sizeof loss, "binary log loss of the mean logit of bags of %d windows", o->bag);
+        cJSON_AddStringToObject(j, "loss", loss);
+        cJSON_AddNumberToObject(j, "bag", o->bag);
+    } else {
+        cJSON_AddStringToObject(j, "loss", "binary log loss");
+    }
     cJSON_AddBoolToObject(j, "calibrated", o->calibrate != MT_CALIB_NONE);
     cJSON_AddStringToObject(j, "calibration", o->calibrate == MT_CALIB_PLATT      ? "platt"
                                               : o->calibrate == MT_CALIB_STANDARD ? "standard"
@@ -626,6 +635,11 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
         return mal_error_set(e, "windows with a stride need de-duplicated traces");
     if (nfit < 1)
         return mal_error_set(e, "no training traces");
+    int B = o->bag > 1 ? o->bag : 1;   /* windows per bag */
+    if (B > 1 && (r->stride == 0 || o->windows_per_trace % B != 0 || B > o->batch))
+        return mal_error_set(e, "bags of %d windows need a rule with a stride, windows per trace "
+                             "a multiple of %d (got %d) and at most %d (the batch)", B, B,
+                             o->windows_per_trace, o->batch);
     int npos = 0;
     for (int i = 0; i < nfit; i++)
         npos += d->t[fit[i]].label == type;
@@ -645,12 +659,13 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
     train_state st = {.hist = hist};
     int rc = -1;
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)s.T * s.N);
+    int *bag = malloc(sizeof(int) * (size_t)s.N);
     float *y = malloc(sizeof(float) * (size_t)s.N), *w = malloc(sizeof(float) * (size_t)s.N);
     float *best = malloc(sizeof(float) * net.nparam);
     float *ema = malloc(sizeof(float) * net.nparam), *live = malloc(sizeof(float) * net.nparam);
     long nsamp_max = (long)nfit * (o->windows_per_trace > 0 ? o->windows_per_trace : 1);
     sample *smp = malloc(sizeof(sample) * (size_t)nsamp_max);
-    if (!ids || !y || !w || !best || !ema || !live || !smp || mt_adam_init(&adam, net.nparam, e) < 0) {
+    if (!ids || !bag || !y || !w || !best || !ema || !live || !smp || mt_adam_init(&adam, net.nparam, e) < 0) {
         if (!e || !e->msg[0])
             mal_error_set(e, "out of memory");
         goto out;
@@ -666,7 +681,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                      .pos_weight = posw, .ema = o->ema, .call_dropout = o->call_dropout,
                      .val_frac = o->val_frac, .lr = o->lr,
                      .lr_cosine_epochs = o->lr_cosine ? o->epochs : 0,
-                     .nparam = net.nparam};
+                     .bag = B > 1 ? B : 0, .nparam = net.nparam};
     st.p = net.p, st.m = adam.m, st.v = adam.v, st.best = best, st.ema = ema;
     if (o->resume && o->ckpt_path) {
         ck_head want = st.h;
@@ -695,15 +710,20 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                 smp[ns++] = (sample){fit[i], start};
             }
         }
-        for (long i = ns - 1; i > 0; i--) {
+        /* shuffled in whole bags: a bag's windows stay together, in one batch */
+        for (long i = ns / B - 1; i > 0; i--) {
             long j = (long)mt_rng_below(&rng, (uint64_t)i + 1);
-            sample x = smp[i];
-            smp[i] = smp[j], smp[j] = x;
+            for (int k = 0; k < B; k++) {
+                sample x = smp[i * B + k];
+                smp[i * B + k] = smp[j * B + k], smp[j * B + k] = x;
+            }
         }
-        long nb = (ns + s.N - 1) / s.N;
+        long per_batch = (long)(s.N / B) * B;
+        long nb = (ns + per_batch - 1) / per_batch;
         for (long b = st.h.batch_done; b < nb; b++) {
             int rows = 0;
-            for (long q = b * s.N; q < ns && rows < s.N; q++, rows++) {
+            for (long q = b * per_batch; q < ns && rows < per_batch; q++, rows++) {
+                bag[rows] = (int)(q / B);
                 const mt_trace *t = &d->t[smp[q].trace];
                 fill_row(r, t, 0, smp[q].start, ids + (size_t)rows * s.T, s.T);
                 if (o->call_dropout > 0)
@@ -715,11 +735,12 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
             for (int q = rows; q < s.N; q++) {
                 for (int j = 0; j < s.T; j++)
                     ids[(size_t)q * s.T + j] = -1;
-                y[q] = 0, w[q] = 0;
+                y[q] = 0, w[q] = 0, bag[q] = -1 - q;
             }
             if (mt_net_forward(&net, ids, NULL, e) < 0)
                 goto out;
-            double l = mt_net_backward(&net, y, w, rows);
+            double l = B > 1 ? mt_net_backward_bags(&net, y, w, bag, rows / B)
+                             : mt_net_backward(&net, y, w, rows);
             if (!isfinite(l)) {
                 mal_error_set(e, "type %s: loss is not finite at epoch %d batch %ld",
                               mt_type_names[type], ep + 1, b + 1);
@@ -821,7 +842,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
     res->best_auc = st.h.best_auc;
     rc = 0;
 out:
-    free(ids), free(y), free(w), free(best), free(ema), free(live), free(smp);
+    free(ids), free(bag), free(y), free(w), free(best), free(ema), free(live), free(smp);
     mt_adam_free(&adam);
     mt_net_free(&net);
     return rc;

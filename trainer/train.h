@@ -26,6 +26,7 @@ typedef struct mt_opts {
     mal_pool pool;
     mal_scoring rule;        /* window, stride, max_windows, dedup, combine (calib ignored) */
     int windows_per_trace;   /* training windows per trace per epoch (stride > 0 rules) */
+    int bag;                 /* windows per bag: loss on the mean logit of a trace's bag (multiple-instance); 0/1: per window */
     float pos_weight;        /* weight of positive samples; <= 0: balance to the negatives */
     double ema;              /* decay of the weight average validated and kept; 0: the live weights */
     double call_dropout;     /* training windows lose each call with this probability; 0: off */
