@@ -12,7 +12,7 @@ S=data/mal-api-2019-sample
 [ -x "$TR" ] || { echo "FAIL: no $TR" >&2; exit 1; }
 
 expect 0 "$TR" --help
-for opt in --embed --members --ema --call-dropout --val-frac --lr --lr-schedule --init-seed --scores-out --windows-per-trace --bag --pos-weight --folds --resume; do
+for opt in --embed --members --ema --call-dropout --val-frac --lr --weight-decay --lr-schedule --init-seed --scores-out --windows-per-trace --bag --pos-weight --folds --resume; do
     grep -q -- "$opt" "$T/out" || fail "--help does not describe $opt"
 done
 expect 2 "$TR"
@@ -55,6 +55,9 @@ usage --embed 600 --members 2 -- "--members"
 usage --members 17 -- "--members"
 usage --hidden 100 --members 11 -- "--members"
 usage --bag 0 -- "--bag"
+usage --weight-decay -1 -- "--weight-decay"
+usage --weight-decay 101 -- "--weight-decay"
+usage --weight-decay 100 --lr 0.5 -- "--weight-decay"
 usage --bag 3 -- "--bag"
 usage --bag 64 --windows-per-trace 64 -- "--bag"
 usage --protocol paper --bag 2 -- "--bag"
@@ -121,5 +124,14 @@ cmp -s "$T/bag1/models/Worms.json" "$T/plain/models/Worms.json" || fail "--bag 1
 grep -v '^"training"' "$T/bag/models/Worms.json" >"$T/w1"
 grep -v '^"training"' "$T/plain/models/Worms.json" >"$T/w2"
 cmp -s "$T/w1" "$T/w2" && fail "--bag 4 trained the default's weights"
+
+# --weight-decay: recorded, changes the weights, and a checkpoint made without
+# it is refused by --resume with it
+expect 0 "$TR" train "${tiny[@]}" --weight-decay 20 --out "$T/wd"
+grep -q '"weight_decay":20' "$T/wd/models/Worms.json" || fail "--weight-decay 20 not in the training record"
+grep -v '^"training"' "$T/wd/models/Worms.json" >"$T/w1"
+cmp -s "$T/w1" "$T/w2" && fail "--weight-decay 20 trained the default's weights"
+expect 1 "$TR" train "${tiny[@]}" --out "$T/plain" --weight-decay 1 --resume
+grep -q 'weight decay' "$T/err" || fail "--resume with another --weight-decay: $(cat "$T/err")"
 
 finish cli_maltrain_usage

@@ -52,7 +52,9 @@ static const char *usage_text =
     "       (0 = off: training windows lose each call with probability Q), --val-frac F\n"
     "       (0.15; 0: no validation split, every training trace is fitted and the last\n"
     "       epoch is kept; --activation auto and --calibration need a split), --epochs N\n"
-    "       (15; paper 30), --lr R (Adam's rate, 0.001), --lr-schedule constant|cosine\n"
+    "       (15; paper 30), --lr R (Adam's rate, 0.001), --weight-decay D (0 = off;\n"
+    "       AdamW: after each batch the weights, not the biases, shrink by R * D),\n"
+    "       --lr-schedule constant|cosine\n"
     "       (constant; cosine anneals the rate to 0 over the run), --init-seed N (the\n"
     "       initial weights and training windows; default --seed, which still fixes\n"
     "       the folds and the validation split), --scores-out FILE (with --folds: every\n"
@@ -237,7 +239,7 @@ typedef struct cli {
     int auto_act, act_set, json, resume, threads, folds;
     mal_act act;
     long epochs, window, seed, init_seed, embed, hidden, members, wpt, bag, stride, max_windows, pool, calib, lr_cosine;
-    double pos_weight, ema, call_dropout, val_frac, lr;
+    double pos_weight, ema, call_dropout, val_frac, lr, weight_decay;
 } cli;
 
 static void apply_overrides(const cli *c, mt_opts *o)
@@ -283,6 +285,8 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->val_frac = c->val_frac;
     if (c->lr > 0)
         o->lr = c->lr;
+    if (c->weight_decay >= 0)
+        o->weight_decay = c->weight_decay;
     if (c->lr_cosine >= 0)
         o->lr_cosine = (int)c->lr_cosine;
     o->stop = &g_stop;
@@ -611,6 +615,12 @@ static int cmd_train(const cli *c)
         fprintf(stderr, "maltrain: --bag %d needs windows at a stride (not --protocol paper), "
                 "--windows-per-trace a multiple of it (%d is not) and at most %d (the batch)\n",
                 o.bag, o.windows_per_trace, o.batch);
+        return 2;
+    }
+    if (o.lr * o.weight_decay >= 1) {
+        fprintf(stderr, "maltrain: --weight-decay %g with --lr %g would shrink the weights by %g "
+                "per batch; their product must be below 1\n", o.weight_decay, o.lr,
+                o.lr * o.weight_decay);
         return 2;
     }
     if (c->scores_out && c->folds < 2)
@@ -951,7 +961,8 @@ int main(int argc, char **argv)
     cli c = {.out = "out", .protocol = MT_PROTOCOL_DEFAULT, .threads = 1, .epochs = -1,
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
              .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .val_frac = -1,
-             .lr = -1, .lr_cosine = -1, .init_seed = -1, .members = -1, .embed = -1, .bag = -1};
+             .lr = -1, .lr_cosine = -1, .init_seed = -1, .members = -1, .embed = -1, .bag = -1,
+             .weight_decay = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1026,6 +1037,7 @@ int main(int argc, char **argv)
                 {"--call-dropout", 0, 1, 1, &c.call_dropout, "a probability in [0, 1)"},
                 {"--val-frac", 0, 0.5, 0, &c.val_frac, "a fraction in 0..0.5"},
                 {"--lr", 1e-6, 1, 0, &c.lr, "a learning rate in 1e-6..1"},
+                {"--weight-decay", 0, 100, 0, &c.weight_decay, "a decay in 0..100 (0 = off)"},
             };
             int found = 0;
             for (size_t k = 0; k < sizeof reals / sizeof reals[0] && train; k++)

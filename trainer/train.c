@@ -318,8 +318,8 @@ int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e)
 
 /* ---- checkpoints: binary, little-endian host layout, crc32 trailer ---- */
 #define CK_MAGIC "MALSTMCK"
-#define CK_VERSION 3u   /* 2: the weight average (ema), its decay, call dropout, val_frac;
-                           3: learning rate and schedule */
+#define CK_VERSION 4u   /* 2: the weight average (ema), its decay, call dropout, val_frac;
+                           3: learning rate and schedule; 4: weight decay */
 
 typedef struct ck_head {
     uint32_t version;
@@ -329,7 +329,7 @@ typedef struct ck_head {
     uint32_t data_crc;
     int32_t epoch_done, batch_done, nbatches, best_epoch, hist_n;
     int64_t adam_step;
-    double loss_sum, best_auc, pos_weight, ema, call_dropout, val_frac, lr;
+    double loss_sum, best_auc, pos_weight, ema, call_dropout, val_frac, lr, weight_decay;
     int32_t lr_cosine_epochs;   /* the cosine schedule's length; 0: constant rate */
     int32_t bag;                /* windows per bag of the loss; 0: each window alone */
     uint64_t nparam;
@@ -407,10 +407,11 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.pos_weight != want->pos_weight || h.ema != want->ema ||
         h.call_dropout != want->call_dropout || h.val_frac != want->val_frac ||
         h.lr != want->lr || h.lr_cosine_epochs != want->lr_cosine_epochs || h.bag != want->bag ||
-        h.nparam != want->nparam) {
+        h.weight_decay != want->weight_decay || h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
                       "protocol, window, activation, weight average, call dropout, validation "
-                      "share, learning rate, the cosine schedule's epochs, bag size or data checksum differ)", path);
+                      "share, learning rate, the cosine schedule's epochs, bag size, weight decay or data "
+                      "checksum differ)", path);
         goto out;
     }
     size_t np = h.nparam;
@@ -512,6 +513,17 @@ static uint64_t mix(uint64_t a, uint64_t b)
 /* Exponential moving average of the weights (Polyak averaging): a = d a +
  * (1 - d) p after every Adam step. Small data makes the live weights of any
  * one epoch noisy; their average is what the validation picks from. */
+/* AdamW's decoupled decay: every weight matrix and the embedding shrink
+ * toward 0; the biases (the forget gates' 1 among them) do not */
+static void decay_weights(mt_net *n, double rate)
+{
+    static const int groups[] = {MT_EMB, MT_WX1, MT_WH1, MT_WX2, MT_WH2, MT_DW};
+    float keep = (float)(1.0 - rate);
+    for (size_t k = 0; k < sizeof groups / sizeof groups[0]; k++)
+        for (size_t i = n->off[groups[k]]; i < n->off[groups[k] + 1]; i++)
+            n->p[i] *= keep;
+}
+
 static void ema_update(float *a, const float *p, size_t n, float d)
 {
     for (size_t i = 0; i < n; i++)
@@ -575,8 +587,9 @@ static char *training_record(const mt_opts *o, const mt_data *d, int type, int n
     cJSON_AddNumberToObject(j, "weight_average_decay", o->ema);
     cJSON_AddNumberToObject(j, "call_dropout", o->call_dropout);
     char opt[96];
-    snprintf(opt, sizeof opt, "adam lr %g%s b1 0.9 b2 0.999 eps 1e-07", o->lr,
-             o->lr_cosine ? " cosine to 0" : "");
+    snprintf(opt, sizeof opt, "adam%s lr %g%s b1 0.9 b2 0.999 eps 1e-07", o->weight_decay > 0 ? "w" : "",
+             o->lr, o->lr_cosine ? " cosine to 0" : "");
+    cJSON_AddNumberToObject(j, "weight_decay", o->weight_decay);
     cJSON_AddStringToObject(j, "optimizer", opt);
     if (o->bag > 1) {
         char loss[96];
@@ -679,7 +692,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                      .max_windows = r->max_windows, .dedup = r->dedup, .wpt = o->windows_per_trace,
                      .seed = o->seed, .data_crc = d->crc, .best_epoch = 0, .best_auc = -1,
                      .pos_weight = posw, .ema = o->ema, .call_dropout = o->call_dropout,
-                     .val_frac = o->val_frac, .lr = o->lr,
+                     .val_frac = o->val_frac, .lr = o->lr, .weight_decay = o->weight_decay,
                      .lr_cosine_epochs = o->lr_cosine ? o->epochs : 0,
                      .bag = B > 1 ? B : 0, .nparam = net.nparam};
     st.p = net.p, st.m = adam.m, st.v = adam.v, st.best = best, st.ema = ema;
@@ -748,6 +761,8 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
             }
             adam.lr = (float)mt_lr_at(o, ep, b, nb);
             mt_adam_update(&adam, net.p, net.g, net.nparam);
+            if (o->weight_decay > 0)
+                decay_weights(&net, adam.lr * o->weight_decay);
             if (o->ema > 0)
                 ema_update(ema, net.p, net.nparam, (float)o->ema);
             st.h.loss_sum += l;

@@ -33,6 +33,7 @@ typedef struct mt_opts {
     double val_frac;         /* 0.15 */
     double lr;               /* Adam's learning rate, 1e-3 (Keras) */
     int lr_cosine;           /* anneal the rate to 0 over the run (cosine); 0: constant */
+    double weight_decay;     /* decoupled (AdamW): weights shrink by lr * this per batch; biases not; 0: off */
     int calibrate;           /* MT_CALIB_*: fitted on the validation split */
     int members;             /* networks per model, merged (maltrain_main.c); mt_train_model trains one */
     const char *ckpt_path;   /* NULL: no checkpoints */
