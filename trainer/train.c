@@ -325,6 +325,7 @@ typedef struct ck_head {
     uint32_t version;
     int32_t type, act, pool, protocol, V, E, H1, H2, T, N;
     int32_t window, stride, max_windows, dedup, wpt;
+    int32_t pad;   /* explicit, so no byte of the header is left unset */
     uint64_t seed;
     uint32_t data_crc;
     int32_t epoch_done, batch_done, nbatches, best_epoch, hist_n;
