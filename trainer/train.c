@@ -511,9 +511,6 @@ static uint64_t mix(uint64_t a, uint64_t b)
     return x ^ (x >> 29);
 }
 
-/* Exponential moving average of the weights (Polyak averaging): a = d a +
- * (1 - d) p after every Adam step. Small data makes the live weights of any
- * one epoch noisy; their average is what the validation picks from. */
 /* AdamW's decoupled decay: every weight matrix and the embedding shrink
  * toward 0; the biases (the forget gates' 1 among them) do not */
 static void decay_weights(mt_net *n, double rate)
@@ -525,6 +522,9 @@ static void decay_weights(mt_net *n, double rate)
             n->p[i] *= keep;
 }
 
+/* Exponential moving average of the weights (Polyak averaging): a = d a +
+ * (1 - d) p after every Adam step. Small data makes the live weights of any
+ * one epoch noisy; their average is what the validation picks from. */
 static void ema_update(float *a, const float *p, size_t n, float d)
 {
     for (size_t i = 0; i < n; i++)
