@@ -611,7 +611,7 @@ static int cmd_train(const cli *c)
                 MAL_MAX_EMBED);
         return 2;
     }
-    if (o.bag > 1 && (o.rule.stride == 0 || o.windows_per_trace % o.bag || o.bag > o.batch)) {
+    if (!mt_bag_fits(&o)) {
         fprintf(stderr, "maltrain: --bag %d needs windows at a stride (not --protocol paper), "
                 "--windows-per-trace a multiple of it (%d is not) and at most %d (the batch)\n",
                 o.bag, o.windows_per_trace, o.batch);

@@ -625,6 +625,12 @@ static char *training_record(const mt_opts *o, const mt_data *d, int type, int n
     return s;
 }
 
+int mt_bag_fits(const mt_opts *o)
+{
+    int B = o->bag;
+    return B <= 1 || (o->rule.stride > 0 && o->windows_per_trace % B == 0 && B <= o->batch);
+}
+
 double mt_lr_at(const mt_opts *o, int ep, long b, long nb)
 {
     if (!o->lr_cosine)
@@ -650,7 +656,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
     if (nfit < 1)
         return mal_error_set(e, "no training traces");
     int B = o->bag > 1 ? o->bag : 1;   /* windows per bag */
-    if (B > 1 && (r->stride == 0 || o->windows_per_trace % B != 0 || B > o->batch))
+    if (!mt_bag_fits(o))
         return mal_error_set(e, "bags of %d windows need a rule with a stride, windows per trace "
                              "a multiple of %d (got %d) and at most %d (the batch)", B, B,
                              o->windows_per_trace, o->batch);

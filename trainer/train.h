@@ -52,6 +52,10 @@ enum {
 /* The protocol's defaults (window may be overridden afterwards). */
 void mt_opts_defaults(mt_opts *o, mt_protocol p);
 
+/* Whether o->bag can be honoured: 1 (or 0), or K > 1 with a strided rule,
+ * K dividing the windows per trace, and K at most the batch. */
+int mt_bag_fits(const mt_opts *o);
+
 typedef struct mt_epoch {
     int epoch;           /* 1-based */
     double loss, val_loss, val_auc, seconds;   /* seconds: whole epoch incl. validation */
