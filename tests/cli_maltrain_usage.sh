@@ -12,7 +12,7 @@ S=data/mal-api-2019-sample
 [ -x "$TR" ] || { echo "FAIL: no $TR" >&2; exit 1; }
 
 expect 0 "$TR" --help
-for opt in --embed --members --ema --call-dropout --val-frac --lr --weight-decay --lr-schedule --init-seed --scores-out --windows-per-trace --bag --pos-weight --folds --resume; do
+for opt in --embed --members --ema --call-dropout --val-frac --lr --weight-decay --lr-schedule --init-seed --scores-out --windows-per-trace --bag --training --pos-weight --folds --resume; do
     grep -q -- "$opt" "$T/out" || fail "--help does not describe $opt"
 done
 expect 2 "$TR"
@@ -61,6 +61,10 @@ usage --weight-decay 100 --lr 0.5 -- "--weight-decay"
 usage --bag 3 -- "--bag"
 usage --bag 64 --windows-per-trace 64 -- "--bag"
 usage --protocol paper --bag 2 -- "--bag"
+usage --training both -- "--training"
+usage --training joint --activation auto -- "--activation auto"
+usage --training softmax --members 2 -- "--members"
+usage --training finetune --bag 2 -- "--bag"
 [ -e "$T/o" ] && fail "a usage error wrote $T/o"
 
 expect 1 "$TR" train --data "$T/no-such-dir" --out "$T/o" --epochs 1
@@ -133,5 +137,28 @@ grep -v '^"training"' "$T/wd/models/Worms.json" >"$T/w1"
 cmp -s "$T/w1" "$T/w2" && fail "--weight-decay 20 trained the default's weights"
 expect 1 "$TR" train "${tiny[@]}" --out "$T/plain" --weight-decay 1 --resume
 grep -q 'weight decay' "$T/err" || fail "--resume with another --weight-decay: $(cat "$T/err")"
+
+# --training joint: one network for the eight types; only the wanted types'
+# model files are written, each the shared layers and its head; a finished
+# run resumes to the same file. finetune: per-type training from it, whose
+# joint histories are <Type>.joint.metrics.csv.
+expect 0 "$TR" train "${tiny[@]}" --training joint --out "$T/joint"
+for f in Worms.json Worms.metrics.csv joint.ckpt; do
+    [ -s "$T/joint/models/$f" ] || fail "--training joint did not write $f"
+done
+[ -e "$T/joint/models/Adware.json" ] && fail "--training joint --types Worms wrote Adware.json"
+grep -q '"network":"joint' "$T/joint/models/Worms.json" || fail "--training joint not in the training record"
+cp "$T/joint/models/Worms.json" "$T/joint.orig"
+expect 0 "$TR" train "${tiny[@]}" --training joint --out "$T/joint" --resume
+cmp -s "$T/joint/models/Worms.json" "$T/joint.orig" || fail "--training joint --resume changed the model"
+expect 1 "$TR" train "${tiny[@]}" --training softmax --out "$T/joint" --resume
+grep -q 'other settings' "$T/err" || fail "--resume of a joint run as softmax: $(cat "$T/err")"
+expect 0 "$TR" train "${tiny[@]}" --training finetune --out "$T/ft"
+for f in Worms.json Worms.metrics.csv Worms.joint.metrics.csv Worms.ckpt joint.ckpt; do
+    [ -s "$T/ft/models/$f" ] || fail "--training finetune did not write $f"
+done
+grep -q '"network":"fine-tuned' "$T/ft/models/Worms.json" || fail "--training finetune not in the training record"
+grep -v '^"training"' "$T/ft/models/Worms.json" >"$T/w1"
+cmp -s "$T/w1" "$T/w2" && fail "--training finetune trained the default's weights"
 
 finish cli_maltrain_usage

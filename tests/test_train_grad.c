@@ -1,7 +1,9 @@
 /* test_train_grad.c - finite-difference checks of every parameter group's
  * gradient, for each of the four activations and both poolings, on a tiny
  * front-padded batch (V 10, E 3, H 4/5, T 6, N 3); and of the bag loss
- * (rows 0-1 one bag, row 2 another), whose value is checked directly.
+ * (rows 0-1 one bag, row 2 another), whose value is checked directly; and
+ * of a network of three heads (joint training), whose heads are each the
+ * network of one model file.
  *
  * The network computes in float (oneDNN f32), so the check uses central
  * differences with step 3e-3 on the double-precision loss and accepts
@@ -24,11 +26,22 @@ static const float y[N] = {1, 0, 1};
 static const float w[N] = {1, 7, 1};
 static const int bags[N] = {0, 0, 1};
 static const int *bag;   /* NULL: each row its own loss */
+/* three heads: [N][3] labels and weights, each head its own balance */
+enum { O3 = 3 };
+static const float y3[N * O3] = {1, 0, 0,   0, 1, 0,   1, 0, 1};
+static const float w3[N * O3] = {2, 1, 1,   1, 5, 1,   2, 1, 3};
+static int heads = 1;    /* outputs of the checked network */
+static int softmax;      /* heads > 1: the softmax cross-entropy instead of a binary loss each */
+/* one-hot classes of the rows, and the row weights repeated per column */
+static const float c3[N * O3] = {0, 1, 0,   1, 0, 0,   0, 0, 1};
+static const float wr3[N * O3] = {2, 2, 2,   1, 1, 1,   3, 3, 3};
 
 static double loss_at(mt_net *n)
 {
     mal_error e;
     assert_int_equal(mt_net_forward(n, ids, NULL, &e), 0);
+    if (heads > 1)
+        return softmax ? mt_net_backward_softmax(n, c3, wr3, N) : mt_net_backward(n, y3, w3, N);
     return bag ? mt_net_backward_bags(n, y, w, bag, 2) : mt_net_backward(n, y, w, N);
 }
 
@@ -36,7 +49,8 @@ static void check(mal_act act, mal_pool pool)
 {
     mt_net n;
     mal_error e;
-    mt_shape s = {.V = V, .E = E, .H1 = H1, .H2 = H2, .T = T, .N = N, .act = act, .pool = pool};
+    mt_shape s = {.V = V, .E = E, .H1 = H1, .H2 = H2, .T = T, .N = N, .act = act, .pool = pool,
+                  .O = heads};
     assert_int_equal(mt_net_init(&n, &s, &e), 0);
     mt_net_init_params(&n, 42);
     /* larger, asymmetric weights than the init so every path carries signal */
@@ -110,6 +124,101 @@ static void test_bag_loss(void **st)
     bag = NULL;
 }
 
+/* Three heads: the loss is the sum over rows and heads of w bce(y, logit) /
+ * N, every group's gradient passes the finite-difference check (the dense
+ * bias gets one term per head), and head o copied into a model and back into
+ * a one-output network scores exactly column o. */
+static void test_joint_heads(void **st)
+{
+    (void)st;
+    mal_error e;
+    mt_shape s = {.V = V, .E = E, .H1 = H1, .H2 = H2, .T = T, .N = N, .act = MAL_ACT_TANH,
+                  .pool = MAL_POOL_MEAN, .O = O3};
+    mt_net n, one;
+    assert_int_equal(mt_net_init(&n, &s, &e), 0);
+    mt_net_init_params(&n, 9);
+    assert_int_equal((int)(n.off[MT_NGROUPS] - n.off[MT_DW]), O3 * H2 + O3);
+    /* distinct heads, so a head mixed up with another shows */
+    for (size_t i = n.off[MT_DW]; i < n.nparam; i++)
+        n.p[i] += 0.1f * (float)(i - n.off[MT_DW]);
+    float lg[N * O3];
+    assert_int_equal(mt_net_forward(&n, ids, lg, &e), 0);
+    double want = 0;
+    for (int i = 0; i < N * O3; i++)
+        want += w3[i] * bce(lg[i], y3[i]) / N;
+    assert_float_equal(mt_net_backward(&n, y3, w3, N), want, 1e-6);
+    /* bags need one output */
+    assert_true(isnan(mt_net_backward_bags(&n, y3, w3, bags, 2)));
+    mal_model m;
+    mal_vocab voc;
+    const char *names[V] = {"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9"};
+    assert_int_equal(mal_vocab_from_names(&voc, names, V, "test", &e), 0);
+    s.O = 1;
+    assert_int_equal(mt_net_init(&one, &s, &e), 0);
+    for (int o = 0; o < O3; o++) {
+        assert_int_equal(mal_model_alloc(&m, &voc, "T", E, H1, H2, MAL_ACT_TANH, &e), 0);
+        m.pool = MAL_POOL_MEAN;
+        assert_int_equal(mt_net_head_to_model(&n, o, &m, &e), 0);
+        assert_int_equal(mt_net_from_model(&one, &m, &e), 0);
+        float l1[N];
+        assert_int_equal(mt_net_forward(&one, ids, l1, &e), 0);
+        for (int r = 0; r < N; r++)
+            assert_true(l1[r] == lg[r * O3 + o]);
+        mal_model_free(&m);
+    }
+    /* a three-head network is three models, not one */
+    assert_int_equal(mal_model_alloc(&m, &voc, "T", E, H1, H2, MAL_ACT_TANH, &e), 0);
+    assert_int_equal(mt_net_to_model(&n, &m, &e), -1);
+    assert_int_equal(mt_net_head_to_model(&n, O3, &m, &e), -1);
+    mal_model_free(&m);
+    mal_vocab_free(&voc);
+    mt_net_free(&one);
+    mt_net_free(&n);
+    heads = O3;
+    check(MAL_ACT_TANH, MAL_POOL_MEAN);
+    check(MAL_ACT_SOFTSIGN, MAL_POOL_LAST);
+    heads = 1;
+}
+
+/* The heads as one softmax: the loss is sum_r w_r (logsumexp(z_r) - z_r[c_r])
+ * / N, its gradient passes the finite-difference check, and a network of
+ * one output has no softmax. */
+static void test_softmax_heads(void **st)
+{
+    (void)st;
+    mal_error e;
+    mt_shape s = {.V = V, .E = E, .H1 = H1, .H2 = H2, .T = T, .N = N, .act = MAL_ACT_TANH,
+                  .pool = MAL_POOL_MEAN, .O = O3};
+    mt_net n;
+    assert_int_equal(mt_net_init(&n, &s, &e), 0);
+    mt_net_init_params(&n, 11);
+    float lg[N * O3];
+    assert_int_equal(mt_net_forward(&n, ids, lg, &e), 0);
+    double want = 0;
+    for (int r = 0; r < N; r++) {
+        double se = 0, zc = 0;
+        for (int o = 0; o < O3; o++)
+            se += exp(lg[r * O3 + o]), zc += c3[r * O3 + o] * lg[r * O3 + o];
+        want += wr3[r * O3] * (log(se) - zc) / N;
+    }
+    assert_float_equal(mt_net_backward_softmax(&n, c3, wr3, N), want, 1e-6);
+    /* the gradient of every row's logits sums to 0: the bias gradients too */
+    double sb = 0;
+    for (int o = 0; o < O3; o++)
+        sb += n.g[n.off[MT_DB] + o];
+    assert_true(fabs(sb) < 1e-6);
+    mt_net_free(&n);
+    s.O = 1;
+    assert_int_equal(mt_net_init(&n, &s, &e), 0);
+    assert_int_equal(mt_net_forward(&n, ids, lg, &e), 0);
+    assert_true(isnan(mt_net_backward_softmax(&n, y, w, N)));
+    mt_net_free(&n);
+    heads = O3, softmax = 1;
+    check(MAL_ACT_TANH, MAL_POOL_MEAN);
+    check(MAL_ACT_SIGMOID, MAL_POOL_LAST);
+    heads = 1, softmax = 0;
+}
+
 /* Masking: a padded row scores exactly as the same ids unpadded in a
  * shorter... same-length window: padding must not change the logit. */
 static void test_padding_is_transparent(void **st)
@@ -139,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_tanh),     cmocka_unit_test(test_sigmoid),
         cmocka_unit_test(test_softsign), cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_padding_is_transparent), cmocka_unit_test(test_bag_loss),
+        cmocka_unit_test(test_joint_heads), cmocka_unit_test(test_softmax_heads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,9 @@
  * the loss falls, the trained model's scores equal the float reference's,
  * same seed gives byte-identical model files, resume (after a finished epoch
  * or an interrupted batch) equals an uninterrupted run, a corrupt checkpoint
- * is a clear error, the weight average is what is kept; and the dataset
- * loader's input errors. */
+ * is a clear error, the weight average is what is kept; joint training of
+ * the eight types in one network (its models equal the reference, it is
+ * deterministic and resumes exactly); and the dataset loader's input errors. */
 #include "test_support.h"
 
 #include <math.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "dataset.h"
+#include "metrics.h"
 #include "reference.h"
 #include "train.h"
 #include "window_scorer.h"
@@ -497,6 +499,174 @@ static void test_resume(void **st)
     mt_data_free(&d);
 }
 
+/* Eight types for joint training: trace i is of type i % 8; its calls (at
+ * most one window) are 0 and 9 in turn around one marker call, its type + 1
+ * (no call repeats the one before it: the traces are de-duplicated). */
+static void make_data8(mt_data *d)
+{
+    make_data(d);
+    mt_rng r;
+    mt_rng_seed(&r, 7);
+    for (int i = 0; i < NTR; i++) {
+        mt_trace *t = &d->t[i];
+        t->label = i % MT_NTYPES;
+        if (t->ndd > W)
+            t->ndd = W;
+        uint32_t phase = (uint32_t)mt_rng_below(&r, 2);
+        for (uint32_t k = 0; k < t->ndd; k++)
+            t->dd[k] = (k + phase) % 2 ? 9 : 0;
+        t->dd[mt_rng_below(&r, t->ndd)] = (uint16_t)(t->label + 1);
+    }
+}
+
+/* vf: the validation share (0: none, the last epoch is kept) */
+static void train_joint(const mt_data *d, const mt_opts *o, double vf, run *r, int expect_rc)
+{
+    int all[NTR], *fit, *val, nfit, nval;
+    for (int i = 0; i < NTR; i++)
+        all[i] = i;
+    mal_error e = {{0}};
+    assert_int_equal(mt_split_val(d, all, NTR, vf, o->seed, &fit, &nfit, &val, &nval, &e), 0);
+    mal_model m[MT_NTYPES];
+    mt_result res[MT_NTYPES];
+    mt_history *h = calloc(MT_NTYPES, sizeof *h);
+    int rc = mt_train_model(d, MT_JOINT, fit, nfit, val, nval, o, NULL, NULL, m, h, res, &e);
+    if (rc && !expect_rc)
+        fprintf(stderr, "%s\n", e.msg);
+    assert_int_equal(rc, expect_rc);
+    for (int t = 0; t < MT_NTYPES && rc == 0; t++) {
+        r[t].m = m[t], r[t].res = res[t], r[t].h = h[t];
+    }
+    free(h);
+    free(fit), free(val);
+}
+
+/* Joint training: eight models, one per type, named after it, whose scores
+ * through the trainer's network equal the float reference's; every head
+ * learns its type (no validation split: the last epoch, whose weights all
+ * heads share); with a validation split, the run is deterministic and an
+ * interrupted run resumes to the same eight files; the checkpoint of a
+ * joint run does not resume a per-type one. */
+static void test_joint(void **st)
+{
+    (void)st;
+    mt_data d;
+    make_data8(&d);
+    mt_opts o;
+    small_opts(&o, MT_PROTOCOL_DEFAULT);
+    o.epochs = 30, o.lr = 1e-2, o.windows_per_trace = 4;
+    o.embed = 8, o.h1 = o.h2 = 12;   /* room for eight types */
+    o.call_dropout = 0;
+    run *a = calloc(MT_NTYPES, sizeof *a), *b = calloc(MT_NTYPES, sizeof *b);
+    int idx[NTR];
+    for (int i = 0; i < NTR; i++)
+        idx[i] = i;
+    for (int kind = MT_TRAIN_JOINT; kind <= MT_TRAIN_SOFTMAX; kind++) {
+        o.joint = kind;
+        train_joint(&d, &o, 0, a, 0);
+        double maxd = 0, bsum = 0;
+        for (int t = 0; t < MT_NTYPES; t++) {
+            assert_string_equal(a[t].m.type, mt_type_names[t]);
+            assert_non_null(strstr(a[t].m.training_json, kind == MT_TRAIN_SOFTMAX ? "joint softmax" : "joint: "));
+            float probs[NTR];
+            int y[NTR];
+            mal_error e;
+            assert_int_equal(mt_score_traces(&a[t].m, &d, idx, NTR, probs, &e), 0);
+            for (int i = 0; i < NTR; i++) {
+                y[i] = d.t[i].label == t;
+                int32_t ids[64];
+                assert_true(d.t[i].ndd <= 64);
+                for (size_t k = 0; k < d.t[i].ndd; k++)
+                    ids[k] = d.t[i].dd[k];
+                maxd = fmax(maxd, fabs((double)mal_ref_score_trace(&a[t].m, ids, d.t[i].ndd) - probs[i]));
+            }
+            /* every head tells its type from the other seven */
+            double auc = mal_roc_auc(probs, y, NTR);
+            fprintf(stderr, "%s %s: AUC %.3f\n", kind == MT_TRAIN_SOFTMAX ? "softmax" : "joint",
+                    mt_type_names[t], auc);
+            assert_int_equal(a[t].res.best_epoch, o.epochs);
+            assert_true(auc > 0.9);
+            bsum += a[t].m.dense_b;
+        }
+        fprintf(stderr, "max |net - reference| = %.3g, heads' biases sum to %.3g\n", maxd, bsum);
+        assert_true(maxd <= 1e-5);
+        /* softmax heads stay centred (all taken from the same, last, epoch) */
+        if (kind == MT_TRAIN_SOFTMAX)
+            assert_true(fabs(bsum) < 1e-4);
+        else
+            assert_true(fabs(bsum) > 1e-3);
+        for (int t = 0; t < MT_NTYPES; t++)
+            mal_model_free(&a[t].m);
+    }
+    o.joint = MT_TRAIN_JOINT;
+    /* deterministic; interrupted after a batch and resumed: the same files */
+    o.epochs = 6;
+    train_joint(&d, &o, 0.2, a, 0);
+    char *dir = tmp_dir(), *ck = tmp_path(dir, "joint.ckpt");
+    volatile sig_atomic_t stop = 1;
+    o.ckpt_path = ck, o.stop = &stop;
+    train_joint(&d, &o, 0.2, b, 0);
+    assert_true(b[0].res.interrupted);
+    stop = 0, o.resume = 1;
+    train_joint(&d, &o, 0.2, b, 0);
+    assert_false(b[0].res.interrupted);
+    for (int t = 0; t < MT_NTYPES; t++) {
+        char *sa = save_text(&a[t].m, dir, "a.json"), *sb = save_text(&b[t].m, dir, "b.json");
+        assert_string_equal(sa, sb);
+        free(sa), free(sb);
+        mal_model_free(&b[t].m);
+    }
+    /* the joint checkpoint is not a per-type one */
+    {
+        int all[NTR];
+        for (int i = 0; i < NTR; i++)
+            all[i] = i;
+        mal_error e = {{0}};
+        run *c = calloc(1, sizeof *c);
+        assert_int_equal(mt_train_model(&d, 0, all, NTR, NULL, 0, &o, NULL, NULL, &c->m, &c->h,
+                                        &c->res, &e), -1);
+        assert_contains(e.msg, "other settings");
+        free(c);
+    }
+    /* bags need one model per type */
+    o.resume = 0, o.ckpt_path = NULL, o.bag = 2;
+    train_joint(&d, &o, 0.2, b, -1);
+    o.bag = 0;
+    /* fine-tuning starts from the given model: at a rate of 1e-6 it stays
+     * there (the weight average off), while a seeded init is far from it */
+    {
+        int all[NTR];
+        for (int i = 0; i < NTR; i++)
+            all[i] = i;
+        mal_error e = {{0}};
+        run *c = calloc(2, sizeof *c);
+        o.joint = MT_TRAIN_PER_TYPE, o.ema = 0, o.lr = 1e-6, o.lr_cosine = 0, o.epochs = 1;
+        o.init = &a[2].m;
+        assert_int_equal(mt_train_model(&d, 2, all, NTR, NULL, 0, &o, NULL, NULL, &c[0].m, &c[0].h,
+                                        &c[0].res, &e), 0);
+        assert_non_null(strstr(c[0].m.training_json, "fine-tuned"));
+        o.init = NULL;
+        assert_int_equal(mt_train_model(&d, 2, all, NTR, NULL, 0, &o, NULL, NULL, &c[1].m, &c[1].h,
+                                        &c[1].res, &e), 0);
+        double near = max_weight_diff(&c[0].m, &a[2].m), far = max_weight_diff(&c[1].m, &a[2].m);
+        fprintf(stderr, "fine-tuned from a model: %.3g from it; a seeded init: %.3g\n", near, far);
+        assert_true(near < 1e-3);
+        assert_true(far > 1e-1);
+        /* a joint network is not started from a model */
+        o.init = &a[2].m;
+        train_joint(&d, &o, 0.2, b, -1);
+        o.init = NULL;
+        mal_model_free(&c[0].m), mal_model_free(&c[1].m);
+        free(c);
+    }
+    for (int t = 0; t < MT_NTYPES; t++)
+        mal_model_free(&a[t].m);
+    free(a), free(b);
+    rm_rf(dir);
+    free(dir), free(ck);
+    mt_data_free(&d);
+}
+
 /* ---- dataset loader input errors ---- */
 static char *make_dir(const char *calls, const char *labels)
 {
@@ -576,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_standard_calibration),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_joint),
         cmocka_unit_test(test_weight_average),
         cmocka_unit_test(test_learning_rate),
     };

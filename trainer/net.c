@@ -36,8 +36,8 @@ typedef struct priv {
     int *len;       /* [N] real steps per row */
     int first;      /* first step at which any row is real */
     float *pooled;  /* [N][H2] */
-    float *logit;   /* [N] */
-    float *dz;      /* [N] d loss / d logit of the last backward */
+    float *logit;   /* [N][O] */
+    float *dz;      /* [N][O] d loss / d logit of the last backward */
     float *dh2;     /* [T][N][H2] gradient arriving at layer 2's outputs */
     float *dh1;     /* [T][N][H1] gradient arriving at layer 1's outputs */
     float *zero;    /* [N][max H] zeros */
@@ -163,11 +163,14 @@ int mt_net_init(mt_net *n, const mt_shape *s, mal_error *e)
                              s->E, s->H1, s->H2, s->T, s->N);
     if ((unsigned)s->act > MAL_ACT_SOFTMAX || (unsigned)s->pool > MAL_POOL_MEAN)
         return mal_error_set(e, "unknown activation or pooling");
+    if (s->O < 0 || s->O > 64)
+        return mal_error_set(e, "network outputs must be 1..64, got %d", s->O);
     n->s = *s;
+    size_t O = (size_t)mt_net_outputs(n);
     size_t sz[MT_NGROUPS] = {
         (size_t)s->V * s->E,  4u * s->H1 * (size_t)s->E,  4u * s->H1 * (size_t)s->H1,
         4u * (size_t)s->H1,   4u * s->H2 * (size_t)s->H1, 4u * s->H2 * (size_t)s->H2,
-        4u * (size_t)s->H2,   (size_t)s->H2,               1};
+        4u * (size_t)s->H2,   (size_t)s->H2 * O,           (size_t)O};
     n->off[0] = 0;
     for (int g = 0; g < MT_NGROUPS; g++)
         n->off[g + 1] = n->off[g] + sz[g];
@@ -190,7 +193,7 @@ int mt_net_init(mt_net *n, const mt_shape *s, mal_error *e)
     size_t tn = (size_t)T * N, hmax = (size_t)(H1 > H2 ? H1 : H2);
     P->tab = fz((size_t)V * 4 * H1), P->dtab = fz((size_t)V * 4 * H1);
     P->ids = malloc(tn * sizeof *P->ids), P->len = calloc((size_t)N, sizeof *P->len);
-    P->pooled = fz((size_t)N * H2), P->logit = fz((size_t)N), P->dz = fz((size_t)N);
+    P->pooled = fz((size_t)N * H2), P->logit = fz((size_t)N * O), P->dz = fz((size_t)N * O);
     P->dh2 = fz(tn * H2), P->dh1 = fz(tn * H1), P->zero = fz((size_t)N * 4 * hmax);
     if (!P->tab || !P->dtab || !P->ids || !P->len || !P->pooled || !P->logit || !P->dz || !P->dh2 ||
         !P->dh1 || !P->zero) {
@@ -324,13 +327,20 @@ void mt_net_init_params(mt_net *n, uint64_t seed)
     orthogonal(&r, p + n->off[MT_WH1], s->H1);
     glorot(&r, p + n->off[MT_WX2], 4u * s->H2 * (size_t)s->H1, s->H1, 4 * s->H2);
     orthogonal(&r, p + n->off[MT_WH2], s->H2);
-    glorot(&r, p + n->off[MT_DW], (size_t)s->H2, s->H2, 1);
+    /* each head as its own Dense(1) */
+    glorot(&r, p + n->off[MT_DW], n->off[MT_DW + 1] - n->off[MT_DW], s->H2, 1);
     float *b1 = p + n->off[MT_B1], *b2 = p + n->off[MT_B2];
     for (int j = 0; j < 4 * s->H1; j++)
         b1[j] = (j >= s->H1 && j < 2 * s->H1) ? 1.0f : 0.0f;
     for (int j = 0; j < 4 * s->H2; j++)
         b2[j] = (j >= s->H2 && j < 2 * s->H2) ? 1.0f : 0.0f;
-    p[n->off[MT_DB]] = 0;
+    for (size_t i = n->off[MT_DB]; i < n->off[MT_DB + 1]; i++)
+        p[i] = 0;
+}
+
+int mt_net_outputs(const mt_net *n)
+{
+    return n->s.O > 1 ? n->s.O : 1;
 }
 
 /* ---- activations (libm expf/tanhf, vectorised in act_fast.c) ---- */
@@ -502,7 +512,7 @@ int mt_net_forward(mt_net *n, const int32_t *ids, float *logits, mal_error *e)
 {
     priv *P = n->priv;
     const mt_shape *s = &n->s;
-    int T = s->T, N = s->N, H1 = s->H1, H2 = s->H2, G1 = 4 * H1;
+    int T = s->T, N = s->N, H1 = s->H1, H2 = s->H2, G1 = 4 * H1, O = mt_net_outputs(n);
     P->first = T;
     for (int r = 0; r < N; r++) {
         P->len[r] = 0;
@@ -551,13 +561,16 @@ int mt_net_forward(mt_net *n, const int32_t *ids, float *logits, mal_error *e)
                 for (int j = 0; j < H2; j++)
                     pool[j] /= (float)P->len[r];
         }
-        float z = 0;
-        for (int j = 0; j < H2; j++)
-            z += dw[j] * pool[j];
-        P->logit[r] = z + p[n->off[MT_DB]];
-        if (logits)
-            logits[r] = P->logit[r];
+        for (int o = 0; o < O; o++) {
+            const float *w = dw + (size_t)o * H2;
+            float z = 0;
+            for (int j = 0; j < H2; j++)
+                z += w[j] * pool[j];
+            P->logit[(size_t)r * O + o] = z + p[n->off[MT_DB] + o];
+        }
     }
+    if (logits)
+        memcpy(logits, P->logit, sizeof(float) * (size_t)N * O);
     return 0;
 }
 
@@ -589,7 +602,7 @@ static double bce_logit(double z, double y)
     return (z > 0 ? z : 0) - z * y + log1p(exp(-fabs(z)));
 }
 
-/* d loss / d logit per row into P->dz; returns the loss. A bag's rows are
+/* d loss / d logit per logit (N of them) into P->dz; returns the loss. A bag's rows are
  * consecutive and share one label and weight (its first row's): its loss is
  * taken on the mean of their logits, each row getting 1/K of the gradient. */
 static double loss_grad(priv *P, int N, const float *y, const float *w, const int *bag, double denom)
@@ -614,47 +627,96 @@ static double loss_grad(priv *P, int N, const float *y, const float *w, const in
     return loss;
 }
 
+/* Softmax cross-entropy over each row's O logits: loss w * -log softmax(z)[c]
+ * / denom with c the row's one-hot class in y and w its weight (the row's
+ * first), dz = w (softmax(z) - y) / denom. */
+static double loss_grad_softmax(priv *P, int N, int O, const float *y, const float *w, double denom)
+{
+    double loss = 0;
+    for (int r = 0; r < N; r++) {
+        const float *z = P->logit + (size_t)r * O, *yr = y + (size_t)r * O;
+        float *dz = P->dz + (size_t)r * O;
+        double wr = w[(size_t)r * O], mx = z[0], sum = 0, zc = 0;
+        for (int o = 1; o < O; o++)
+            mx = z[o] > mx ? z[o] : mx;
+        for (int o = 0; o < O; o++) {
+            sum += exp(z[o] - mx);
+            zc += yr[o] * z[o];
+        }
+        double lse = mx + log(sum);
+        loss += wr * (lse - zc) / denom;
+        for (int o = 0; o < O; o++)
+            dz[o] = (float)(wr * (exp(z[o] - lse) - yr[o]) / denom);
+    }
+    return loss;
+}
+
+static double backward(mt_net *n, const float *y, const float *w, const int *bag, double denom,
+                       int softmax);
+
 double mt_net_backward(mt_net *n, const float *y, const float *w, double denom)
 {
-    return mt_net_backward_bags(n, y, w, NULL, denom);
+    return backward(n, y, w, NULL, denom, 0);
 }
 
 double mt_net_backward_bags(mt_net *n, const float *y, const float *w, const int *bag, double denom)
 {
+    return backward(n, y, w, bag, denom, 0);
+}
+
+double mt_net_backward_softmax(mt_net *n, const float *y, const float *w, double denom)
+{
+    return backward(n, y, w, NULL, denom, 1);
+}
+
+static double backward(mt_net *n, const float *y, const float *w, const int *bag, double denom,
+                       int softmax)
+{
     priv *P = n->priv;
     const mt_shape *s = &n->s;
-    int T = s->T, N = s->N, H1 = s->H1, H2 = s->H2, G1 = 4 * H1;
+    int T = s->T, N = s->N, H1 = s->H1, H2 = s->H2, G1 = 4 * H1, O = mt_net_outputs(n);
+    if ((bag && O > 1) || (softmax && O < 2))
+        return NAN;
     const float *p = n->p;
     float *g = n->g;
     memset(g, 0, sizeof(float) * n->nparam);
     memset(P->dh2, 0, sizeof(float) * (size_t)T * N * H2);
     const float *dw = p + n->off[MT_DW];
     float *gdw = g + n->off[MT_DW];
-    double gdb = 0;
-    double loss = loss_grad(P, N, y, w, bag, denom);
+    double gdb[64] = {0};   /* O <= 64 (mt_net_init) */
+    /* without bags, every (row, head) logit is its own term */
+    double loss = softmax ? loss_grad_softmax(P, N, O, y, w, denom)
+                          : loss_grad(P, bag ? N : N * O, y, w, bag, denom);
     for (int r = 0; r < N; r++) {
-        if (w[r] == 0)
+        int live = 0;
+        for (int o = 0; o < O; o++)
+            live |= w[(size_t)r * O + o] != 0;
+        if (!live)
             continue;
-        float dz = P->dz[r];
-        gdb += dz;
+        /* d pooled = sum over heads of (dz, or dz / len under mean pooling) * w */
         const float *pool = P->pooled + (size_t)r * H2;
-        for (int j = 0; j < H2; j++)
-            gdw[j] += dz * pool[j];
+        float dp[MAL_MAX_HIDDEN] = {0};
+        for (int o = 0; o < O; o++) {
+            float dz = P->dz[(size_t)r * O + o];
+            float sc = s->pool == MAL_POOL_LAST || !P->len[r] ? dz : dz / (float)P->len[r];
+            const float *wo = dw + (size_t)o * H2;
+            float *go = gdw + (size_t)o * H2;
+            gdb[o] += dz;
+            for (int j = 0; j < H2; j++) {
+                go[j] += dz * pool[j];
+                dp[j] += sc * wo[j];
+            }
+        }
         if (s->pool == MAL_POOL_LAST) {
-            float *d = P->dh2 + ((size_t)(T - 1) * N + r) * H2;
-            for (int j = 0; j < H2; j++)
-                d[j] = dz * dw[j];
+            memcpy(P->dh2 + ((size_t)(T - 1) * N + r) * H2, dp, sizeof(float) * H2);
         } else if (P->len[r]) {
-            float sc = dz / (float)P->len[r];
             for (int t = 0; t < T; t++)
-                if (P->ids[(size_t)t * N + r] >= 0) {
-                    float *d = P->dh2 + ((size_t)t * N + r) * H2;
-                    for (int j = 0; j < H2; j++)
-                        d[j] = sc * dw[j];
-                }
+                if (P->ids[(size_t)t * N + r] >= 0)
+                    memcpy(P->dh2 + ((size_t)t * N + r) * H2, dp, sizeof(float) * H2);
         }
     }
-    g[n->off[MT_DB]] = (float)gdb;
+    for (int o = 0; o < O; o++)
+        g[n->off[MT_DB] + o] = (float)gdb[o];
     if (lay_bwd(P, &P->l2, P->dh2, p + n->off[MT_WH2], s->act, T, N) < 0 ||
         lay_wgrad(P, &P->l2, P->l1.h, g + n->off[MT_WX2], g + n->off[MT_WH2], g + n->off[MT_B2], T,
                   N) < 0 ||
@@ -705,21 +767,36 @@ static int shape_matches(const mt_net *n, const mal_model *m, mal_error *e)
     return 0;
 }
 
-int mt_net_to_model(const mt_net *n, mal_model *m, mal_error *e)
+int mt_net_head_to_model(const mt_net *n, int o, mal_model *m, mal_error *e)
 {
     if (shape_matches(n, m, e) < 0)
         return -1;
-    for (int g = 0; g < MT_NGROUPS; g++)
+    if (o < 0 || o >= mt_net_outputs(n))
+        return mal_error_set(e, "head %d of a network of %d outputs", o, mt_net_outputs(n));
+    for (int g = 0; g < MT_DW; g++)
         memcpy((float *)model_group(m, g), n->p + n->off[g], sizeof(float) * (n->off[g + 1] - n->off[g]));
+    int H2 = n->s.H2;
+    memcpy((float *)model_group(m, MT_DW), n->p + n->off[MT_DW] + (size_t)o * H2, sizeof(float) * H2);
+    m->dense_b = n->p[n->off[MT_DB] + o];
     m->act = n->s.act;
     m->pool = n->s.pool;
     return 0;
+}
+
+int mt_net_to_model(const mt_net *n, mal_model *m, mal_error *e)
+{
+    if (mt_net_outputs(n) != 1)
+        return mal_error_set(e, "a network of %d outputs is %d models (mt_net_head_to_model)",
+                             mt_net_outputs(n), mt_net_outputs(n));
+    return mt_net_head_to_model(n, 0, m, e);
 }
 
 int mt_net_from_model(mt_net *n, const mal_model *m, mal_error *e)
 {
     if (shape_matches(n, m, e) < 0)
         return -1;
+    if (mt_net_outputs(n) != 1)
+        return mal_error_set(e, "model '%s' has one output, the network %d", m->type, mt_net_outputs(n));
     if (m->act != n->s.act || m->pool != n->s.pool)
         return mal_error_set(e, "model '%s' activation/pooling differ from the network's", m->type);
     for (int g = 0; g < MT_NGROUPS; g++)

@@ -1,5 +1,8 @@
 /* net.h - the trainable network on oneDNN: Embedding(V,E) -> LSTM(H1, all
- * steps) -> LSTM(H2) -> pool (last | mean of real steps) -> Dense(1) -> sigmoid.
+ * steps) -> LSTM(H2) -> pool (last | mean of real steps) -> Dense(O) -> sigmoid.
+ * O is 1 for a model file's network; O > 1 heads share the layers below them
+ * when the eight types are trained at once (one head per type, each head's
+ * loss its own binary log loss).
  *
  * LSTM cell with a free activation `act` (tanh, sigmoid, softsign, softmax over
  * the layer's units); gates i, f, o are always sigmoid; c = f*c + i*g,
@@ -30,6 +33,7 @@ typedef struct mt_shape {
     int T, N;           /* steps per window, rows per batch (fixed per net) */
     mal_act act;
     mal_pool pool;
+    int O;              /* outputs (heads); 0 means 1 */
 } mt_shape;
 
 typedef struct mt_layer mt_layer;   /* private: buffers and primitives of one LSTM layer */
@@ -54,23 +58,34 @@ void mt_net_free(mt_net *n);
  * orthonormal rows); biases 0 except the forget gate's 1 (unit_forget_bias). */
 void mt_net_init_params(mt_net *n, uint64_t seed);
 
+/* Outputs of a network: its shape's O, at least 1. */
+int mt_net_outputs(const mt_net *n);
+
 /* Forward pass of a batch: ids[N][T] (-1 = padding; rows past the batch's
- * real rows may be all -1). Writes N logits (uncalibrated). Keeps the
- * activations for mt_net_backward. */
+ * real rows may be all -1). Writes N x O logits (uncalibrated, row-major
+ * [N][O]). Keeps the activations for mt_net_backward. */
 int mt_net_forward(mt_net *n, const int32_t *ids, float *logits, mal_error *e);
 
-/* Loss of the last forward, sum_n w[n] * bce(y[n], logit[n]) / denom, and its
- * gradient into n->g (overwritten). Returns the loss. */
+/* Loss of the last forward, sum_n,o w[n][o] * bce(y[n][o], logit[n][o]) /
+ * denom, and its gradient into n->g (overwritten). Returns the loss. */
 double mt_net_backward(mt_net *n, const float *y, const float *w, double denom);
 
 /* The same with bags (multiple-instance loss): rows r with equal bag[r] are
  * consecutive and one trace's windows; the loss is w * bce(y, mean of their
  * logits) / denom, with y and w the bag's first row's. bag NULL: each row
- * its own bag (mt_net_backward). */
+ * its own bag (mt_net_backward). Bags need a single output (O = 1). */
 double mt_net_backward_bags(mt_net *n, const float *y, const float *w, const int *bag, double denom);
 
-/* Copy parameters into a model allocated with the same shape, and back. */
+/* The O heads as one softmax classifier (O > 1): the loss is the sum over
+ * rows of w[n][0] * cross-entropy(y[n], softmax(logit[n])) / denom, y[n]
+ * one-hot. Returns NAN for a network of one output. */
+double mt_net_backward_softmax(mt_net *n, const float *y, const float *w, double denom);
+
+/* Copy parameters into a model allocated with the same shape, and back
+ * (a network of one output). */
 int mt_net_to_model(const mt_net *n, mal_model *m, mal_error *e);
+/* The layers shared by all heads and head `o`'s dense row: type o's model. */
+int mt_net_head_to_model(const mt_net *n, int o, mal_model *m, mal_error *e);
 int mt_net_from_model(mt_net *n, const mal_model *m, mal_error *e);
 
 /* Adam (Keras defaults: lr 1e-3, b1 0.9, b2 0.999, eps 1e-7). */

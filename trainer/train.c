@@ -120,11 +120,12 @@ static void drop_calls(int32_t *row, int T, double q, uint64_t seed)
         row[--k] = -1;
 }
 
-/* Logits of every window of traces idx[0..n) (woff[n+1] offsets). */
+/* Logits of every window of traces idx[0..n) (woff[n+1] offsets), one
+ * column per output of the network: lg[window][O]. */
 static int window_logits(mt_net *net, const mal_scoring *r, const mt_data *d, const int *idx, int n,
                          float **logits_out, long **woff_out, mal_error *e)
 {
-    int T = net->s.T, N = net->s.N;
+    int T = net->s.T, N = net->s.N, O = mt_net_outputs(net);
     long *woff = malloc(sizeof(long) * (size_t)(n + 1));
     if (!woff)
         return mal_error_set(e, "out of memory");
@@ -132,9 +133,9 @@ static int window_logits(mt_net *net, const mal_scoring *r, const mt_data *d, co
     for (int i = 0; i < n; i++)
         woff[i + 1] = woff[i] + count_windows(r, &d->t[idx[i]]);
     long nw = woff[n];
-    float *lg = malloc(sizeof(float) * (size_t)(nw ? nw : 1));
+    float *lg = malloc(sizeof(float) * (size_t)(nw ? nw : 1) * O);
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)T * N);
-    float *out = malloc(sizeof(float) * (size_t)N);
+    float *out = malloc(sizeof(float) * (size_t)N * O);
     if (!lg || !ids || !out) {
         free(woff), free(lg), free(ids), free(out);
         return mal_error_set(e, "out of memory");
@@ -158,7 +159,7 @@ static int window_logits(mt_net *net, const mal_scoring *r, const mt_data *d, co
             free(woff), free(lg), free(ids), free(out);
             return -1;
         }
-        memcpy(lg + w0, out, sizeof(float) * (size_t)rows);
+        memcpy(lg + (size_t)w0 * O, out, sizeof(float) * (size_t)rows * O);
     }
     free(ids), free(out);
     *logits_out = lg, *woff_out = woff;
@@ -170,14 +171,15 @@ static float sigmf(double z)
     return (float)(1.0 / (1.0 + exp(-z)));
 }
 
-static void combine(const mal_scoring *r, float a, float b, const float *lg, const long *woff, int n,
-                    float *probs)
+/* Trace probabilities from column o of window logits lg[window][O]. */
+static void combine(const mal_scoring *r, float a, float b, const float *lg, int O, int o,
+                    const long *woff, int n, float *probs)
 {
     for (int i = 0; i < n; i++) {
         double sum = 0;
         float mx = 0;
         for (long w = woff[i]; w < woff[i + 1]; w++) {
-            float p = sigmf((double)(a * lg[w] + b));
+            float p = sigmf((double)(a * lg[(size_t)w * O + o] + b));
             sum += p;
             if (w == woff[i] || p > mx)
                 mx = p;
@@ -203,7 +205,7 @@ int mt_score_traces(const mal_model *m, const mt_data *d, const int *idx, int n,
     int rc = -1;
     if (mt_net_from_model(&net, m, e) == 0 &&
         window_logits(&net, &m->scoring, d, idx, n, &lg, &woff, e) == 0) {
-        combine(&m->scoring, m->scoring.calib_a, m->scoring.calib_b, lg, woff, n, probs);
+        combine(&m->scoring, m->scoring.calib_a, m->scoring.calib_b, lg, 1, 0, woff, n, probs);
         rc = 0;
     }
     free(lg), free(woff);
@@ -316,48 +318,74 @@ int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e)
     return rc;
 }
 
-/* ---- checkpoints: binary, little-endian host layout, crc32 trailer ---- */
+/* ---- checkpoints: binary, little-endian host layout, crc32 trailer ----
+ * magic, header, per output: its history (hist_n epochs) and its best epoch,
+ * then the arrays: parameters, Adam m and v, weight average, and per output
+ * the best epoch's weights. */
 #define CK_MAGIC "MALSTMCK"
-#define CK_VERSION 4u   /* 2: the weight average (ema), its decay, call dropout, val_frac;
-                           3: learning rate and schedule; 4: weight decay */
+#define CK_VERSION 5u   /* 2: the weight average (ema), its decay, call dropout, val_frac;
+                           3: learning rate and schedule; 4: weight decay;
+                           5: outputs (the eight types in one network), best epoch per output */
 
 typedef struct ck_head {
     uint32_t version;
     int32_t type, act, pool, protocol, V, E, H1, H2, T, N;
     int32_t window, stride, max_windows, dedup, wpt;
-    int32_t pad;   /* explicit, so no byte of the header is left unset */
+    int32_t outputs;   /* heads of the network: 1, or MT_NTYPES for MT_JOINT */
     uint64_t seed;
     uint32_t data_crc;
-    int32_t epoch_done, batch_done, nbatches, best_epoch, hist_n;
+    int32_t epoch_done, batch_done, nbatches, hist_n;
     int64_t adam_step;
-    double loss_sum, best_auc, pos_weight, ema, call_dropout, val_frac, lr, weight_decay;
+    double loss_sum, pos_weight, ema, call_dropout, val_frac, lr, weight_decay;
     int32_t lr_cosine_epochs;   /* the cosine schedule's length; 0: constant rate */
     int32_t bag;                /* windows per bag of the loss; 0: each window alone */
+    int32_t training;           /* MT_TRAIN_* of a joint network (outputs > 1), FINETUNE for a
+                                   per-type one started from a model; 0: per type */
+    int32_t pad2;               /* explicit, so no byte of the header is left unset */
     uint64_t nparam;
 } ck_head;
 
-/* parameters, Adam m and v, best epoch's weights, weight average */
-#define CK_ARRAYS 5
+typedef struct ck_best {
+    int32_t epoch;   /* 0: none yet */
+    int32_t pad;     /* explicit, so no byte is left unset */
+    double auc;
+} ck_best;
+
+/* parameters, Adam m and v, weight average; then one best per output */
+#define CK_ARRAYS 4
 
 typedef struct train_state {
     ck_head h;
-    mt_history *hist;
-    float *p, *m, *v, *best, *ema;
+    mt_history *hist;   /* [outputs] */
+    ck_best *bests;     /* [outputs] */
+    float *p, *m, *v, *ema;
+    float *best;        /* [outputs][nparam] */
 } train_state;
+
+static size_t ck_size(const ck_head *h)
+{
+    size_t O = (size_t)h->outputs, np = (size_t)h->nparam;
+    return 8 + sizeof *h + O * ((size_t)h->hist_n * sizeof(mt_epoch) + sizeof(ck_best)) +
+           (CK_ARRAYS + O) * np * sizeof(float) + 4;
+}
 
 static int ck_save(const char *path, const train_state *s, mal_error *e)
 {
-    size_t np = s->h.nparam, nh = (size_t)s->h.hist_n;
-    size_t len = 8 + sizeof(ck_head) + nh * sizeof(mt_epoch) + CK_ARRAYS * np * sizeof(float) + 4;
+    size_t np = s->h.nparam, nh = (size_t)s->h.hist_n, O = (size_t)s->h.outputs;
+    size_t len = ck_size(&s->h);
     unsigned char *buf = malloc(len), *q = buf;
     if (!buf)
         return mal_error_set(e, "out of memory for the checkpoint");
     memcpy(q, CK_MAGIC, 8), q += 8;
     memcpy(q, &s->h, sizeof s->h), q += sizeof s->h;
-    memcpy(q, s->hist->e, nh * sizeof(mt_epoch)), q += nh * sizeof(mt_epoch);
-    const float *arr[CK_ARRAYS] = {s->p, s->m, s->v, s->best, s->ema};
+    for (size_t o = 0; o < O; o++) {
+        memcpy(q, s->hist[o].e, nh * sizeof(mt_epoch)), q += nh * sizeof(mt_epoch);
+        memcpy(q, &s->bests[o], sizeof(ck_best)), q += sizeof(ck_best);
+    }
+    const float *arr[CK_ARRAYS] = {s->p, s->m, s->v, s->ema};
     for (int i = 0; i < CK_ARRAYS; i++)
         memcpy(q, arr[i], np * sizeof(float)), q += np * sizeof(float);
+    memcpy(q, s->best, O * np * sizeof(float)), q += O * np * sizeof(float);
     uint32_t crc = (uint32_t)crc32(0, buf, (uInt)(q - buf));
     memcpy(q, &crc, 4);
     int rc = mt_write_atomic(path, buf, len, e);
@@ -408,26 +436,31 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.pos_weight != want->pos_weight || h.ema != want->ema ||
         h.call_dropout != want->call_dropout || h.val_frac != want->val_frac ||
         h.lr != want->lr || h.lr_cosine_epochs != want->lr_cosine_epochs || h.bag != want->bag ||
-        h.weight_decay != want->weight_decay || h.nparam != want->nparam) {
+        h.weight_decay != want->weight_decay || h.outputs != want->outputs ||
+        h.training != want->training ||
+        h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
                       "protocol, window, activation, weight average, call dropout, validation "
-                      "share, learning rate, the cosine schedule's epochs, bag size, weight decay or data "
-                      "checksum differ)", path);
+                      "share, learning rate, the cosine schedule's epochs, bag size, weight decay, "
+                      "joint training and its loss, or data checksum differ)", path);
         goto out;
     }
-    size_t np = h.nparam;
-    if (h.hist_n < 0 || h.hist_n > MT_MAX_EPOCHS ||
-        (size_t)len != 8 + sizeof h + (size_t)h.hist_n * sizeof(mt_epoch) + CK_ARRAYS * np * sizeof(float) + 4) {
+    size_t np = h.nparam, O = (size_t)h.outputs;
+    if (h.hist_n < 0 || h.hist_n > MT_MAX_EPOCHS || (size_t)len != ck_size(&h)) {
         mal_error_set(e, "%s: corrupt checkpoint (size)", path);
         goto out;
     }
     const unsigned char *q = buf + 8 + sizeof h;
     s->h = h;
-    s->hist->n = h.hist_n;
-    memcpy(s->hist->e, q, (size_t)h.hist_n * sizeof(mt_epoch)), q += (size_t)h.hist_n * sizeof(mt_epoch);
-    float *arr[CK_ARRAYS] = {s->p, s->m, s->v, s->best, s->ema};
+    for (size_t o = 0; o < O; o++) {
+        s->hist[o].n = h.hist_n;
+        memcpy(s->hist[o].e, q, (size_t)h.hist_n * sizeof(mt_epoch)), q += (size_t)h.hist_n * sizeof(mt_epoch);
+        memcpy(&s->bests[o], q, sizeof(ck_best)), q += sizeof(ck_best);
+    }
+    float *arr[CK_ARRAYS] = {s->p, s->m, s->v, s->ema};
     for (int i = 0; i < CK_ARRAYS; i++)
         memcpy(arr[i], q, np * sizeof(float)), q += np * sizeof(float);
+    memcpy(s->best, q, O * np * sizeof(float));
     rc = 1;
 out:
     free(buf);
@@ -522,6 +555,27 @@ static void decay_weights(mt_net *n, double rate)
             n->p[i] *= keep;
 }
 
+/* Softmax heads: subtract the mean over heads from each dense weight and
+ * bias. The softmax is unchanged (every logit moves by the same amount), and
+ * the logits' free common offset, which Adam would let drift, stays 0: head
+ * t's logit is log p_t less the mean of the eight log p. */
+static void centre_heads(mt_net *n)
+{
+    int O = mt_net_outputs(n), H = n->s.H2;
+    float *dw = n->p + n->off[MT_DW], *db = n->p + n->off[MT_DB];
+    for (int j = 0; j <= H; j++) {   /* j == H: the biases */
+        double m = 0;
+        for (int o = 0; o < O; o++)
+            m += j < H ? dw[(size_t)o * H + j] : db[o];
+        m /= O;
+        for (int o = 0; o < O; o++)
+            if (j < H)
+                dw[(size_t)o * H + j] -= (float)m;
+            else
+                db[o] -= (float)m;
+    }
+}
+
 /* Exponential moving average of the weights (Polyak averaging): a = d a +
  * (1 - d) p after every Adam step. Small data makes the live weights of any
  * one epoch noisy; their average is what the validation picks from. */
@@ -536,11 +590,21 @@ typedef struct sample {
     long start;   /* -1: the rule's last window */
 } sample;
 
-/* Validation: trace probabilities (no calibration), unweighted log loss, AUC. */
+/* The type output o of a network stands for: `type`, or o itself when the
+ * network holds the eight types (MT_JOINT). */
+static int output_type(int type, int o)
+{
+    return type == MT_JOINT ? o : type;
+}
+
+/* Validation of every output: trace probabilities (no calibration),
+ * unweighted log loss, AUC, into loss[O] and auc[O]. */
 static int validate(mt_net *net, const mal_scoring *r, const mt_data *d, int type, const int *val,
                     int nval, double *loss, double *auc, mal_error *e)
 {
-    *loss = NAN, *auc = NAN;
+    int O = mt_net_outputs(net);
+    for (int o = 0; o < O; o++)
+        loss[o] = NAN, auc[o] = NAN;
     if (nval == 0)
         return 0;
     float *lg, *probs = malloc(sizeof(float) * (size_t)nval);
@@ -554,15 +618,17 @@ static int validate(mt_net *net, const mal_scoring *r, const mt_data *d, int typ
         free(probs), free(y);
         return -1;
     }
-    combine(r, 1, 0, lg, woff, nval, probs);
-    double l = 0;
-    for (int i = 0; i < nval; i++) {
-        y[i] = d->t[val[i]].label == type;
-        double p = probs[i] < 1e-7f ? 1e-7 : probs[i] > 1 - 1e-7f ? 1 - 1e-7 : probs[i];
-        l -= y[i] ? log(p) : log(1 - p);
+    for (int o = 0; o < O; o++) {
+        combine(r, 1, 0, lg, O, o, woff, nval, probs);
+        double l = 0;
+        for (int i = 0; i < nval; i++) {
+            y[i] = d->t[val[i]].label == output_type(type, o);
+            double p = probs[i] < 1e-7f ? 1e-7 : probs[i] > 1 - 1e-7f ? 1 - 1e-7 : probs[i];
+            l -= y[i] ? log(p) : log(1 - p);
+        }
+        loss[o] = l / nval;
+        auc[o] = mal_roc_auc(probs, y, (size_t)nval);
     }
-    *loss = l / nval;
-    *auc = mal_roc_auc(probs, y, (size_t)nval);
     free(probs), free(y), free(lg), free(woff);
     return 0;
 }
@@ -570,13 +636,22 @@ static int validate(mt_net *net, const mal_scoring *r, const mt_data *d, int typ
 static char *training_record(const mt_opts *o, const mt_data *d, int type, int nfit, int nval,
                              const mt_history *h, int best, float ca, float cb, double posw)
 {
-    (void)type;
     cJSON *j = cJSON_CreateObject();
     char crc[16];
     snprintf(crc, sizeof crc, "%08x", d->crc);
     cJSON_AddStringToObject(j, "trainer", "maltrain (oneDNN matmul LSTM)");
     cJSON_AddStringToObject(j, "protocol", o->protocol == MT_PROTOCOL_PAPER ? "paper" : "default");
     cJSON_AddStringToObject(j, "data_crc32", crc);
+    if (type != MT_JOINT && o->init)
+        cJSON_AddStringToObject(j, "network", "fine-tuned: trained for this type from a joint "
+                                "network of the eight types (its layers and this type's head)");
+    else if (type == MT_JOINT && o->joint == MT_TRAIN_SOFTMAX)
+        cJSON_AddStringToObject(j, "network", "joint softmax: one network trained for the eight "
+                                "types, its heads one softmax classifier; this model is its layers "
+                                "and this type's head");
+    else if (type == MT_JOINT)
+        cJSON_AddStringToObject(j, "network", "joint: one network trained for the eight types, a "
+                                "head each; this model is its layers and this type's head");
     cJSON_AddNumberToObject(j, "seed", (double)o->seed);
     cJSON_AddNumberToObject(j, "epochs", h->n);
     cJSON_AddNumberToObject(j, "best_epoch", best);
@@ -644,9 +719,12 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                    const mt_opts *o, mt_progress_fn progress, void *pctx, mal_model *out,
                    mt_history *hist, mt_result *res, mal_error *e)
 {
-    memset(res, 0, sizeof *res);
-    memset(out, 0, sizeof *out);
+    const int O = type == MT_JOINT ? MT_NTYPES : 1;   /* outputs of the network */
+    memset(res, 0, sizeof *res * (size_t)O);
+    memset(out, 0, sizeof *out * (size_t)O);
     const mal_scoring *r = &o->rule;
+    if (type != MT_JOINT && (type < 0 || type >= MT_NTYPES))
+        return mal_error_set(e, "unknown type %d", type);
     if (r->window < 1 || r->window > MAL_MAX_WINDOW)
         return mal_error_set(e, "window must be 1..%d, got %d", MAL_MAX_WINDOW, r->window);
     if (o->epochs < 1 || o->epochs > MT_MAX_EPOCHS)
@@ -660,48 +738,72 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
         return mal_error_set(e, "bags of %d windows need a rule with a stride, windows per trace "
                              "a multiple of %d (got %d) and at most %d (the batch)", B, B,
                              o->windows_per_trace, o->batch);
-    int npos = 0;
-    for (int i = 0; i < nfit; i++)
-        npos += d->t[fit[i]].label == type;
-    if (npos == 0 || npos == nfit)
-        return mal_error_set(e, "type %s: the training traces hold no %s examples",
-                             mt_type_names[type], npos ? "negative" : "positive");
-    double posw = o->pos_weight > 0 ? o->pos_weight : (double)(nfit - npos) / npos;
+    if (B > 1 && O > 1)
+        return mal_error_set(e, "bags of windows need one model per type, not joint training");
+    const int smax = O > 1 && o->joint == MT_TRAIN_SOFTMAX;
+    double posw[MT_NTYPES];   /* per output: its positives' weight (softmax: its class's) */
+    for (int k = 0; k < O; k++) {
+        int t = output_type(type, k), npos = 0;
+        for (int i = 0; i < nfit; i++)
+            npos += d->t[fit[i]].label == t;
+        if (npos == 0 || npos == nfit)
+            return mal_error_set(e, "type %s: the training traces hold no %s examples",
+                                 mt_type_names[t], npos ? "negative" : "positive");
+        if (smax)   /* balanced: every class weighs as much in total */
+            posw[k] = o->pos_weight > 0 ? 1 : (double)nfit / ((double)O * npos);
+        else
+            posw[k] = o->pos_weight > 0 ? o->pos_weight : (double)(nfit - npos) / npos;
+    }
 
     mt_shape s = {.V = d->vocab.size, .E = o->embed, .H1 = o->h1, .H2 = o->h2, .T = r->window,
-                  .N = o->batch, .act = o->act, .pool = o->pool};
+                  .N = o->batch, .act = o->act, .pool = o->pool, .O = O};
     mt_net net;
     mt_adam adam = {0};
     if (mt_net_init(&net, &s, e) < 0)
         return -1;
     uint64_t mseed = mix(mix(o->seed, (uint64_t)type + 1), (uint64_t)o->act + 17);
     mt_net_init_params(&net, mseed);
-    train_state st = {.hist = hist};
+    if (smax)
+        centre_heads(&net);
+    if (o->init && (O > 1 || mt_net_from_model(&net, o->init, e) < 0)) {
+        if (O > 1)
+            mal_error_set(e, "joint training starts from a seeded init, not from a model");
+        mt_net_free(&net);
+        return -1;
+    }
+    ck_best bests[MT_NTYPES] = {{0}};
+    for (int k = 0; k < O; k++)
+        bests[k].auc = -1;
+    train_state st = {.hist = hist, .bests = bests};
     int rc = -1;
+    size_t np = net.nparam;
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)s.T * s.N);
     int *bag = malloc(sizeof(int) * (size_t)s.N);
-    float *y = malloc(sizeof(float) * (size_t)s.N), *w = malloc(sizeof(float) * (size_t)s.N);
-    float *best = malloc(sizeof(float) * net.nparam);
-    float *ema = malloc(sizeof(float) * net.nparam), *live = malloc(sizeof(float) * net.nparam);
+    float *y = malloc(sizeof(float) * (size_t)s.N * O), *w = malloc(sizeof(float) * (size_t)s.N * O);
+    float *best = malloc(sizeof(float) * np * O);
+    float *ema = malloc(sizeof(float) * np), *live = malloc(sizeof(float) * np);
     long nsamp_max = (long)nfit * (o->windows_per_trace > 0 ? o->windows_per_trace : 1);
     sample *smp = malloc(sizeof(sample) * (size_t)nsamp_max);
-    if (!ids || !bag || !y || !w || !best || !ema || !live || !smp || mt_adam_init(&adam, net.nparam, e) < 0) {
+    if (!ids || !bag || !y || !w || !best || !ema || !live || !smp || mt_adam_init(&adam, np, e) < 0) {
         if (!e || !e->msg[0])
             mal_error_set(e, "out of memory");
         goto out;
     }
-    memcpy(best, net.p, sizeof(float) * net.nparam);
-    memcpy(ema, net.p, sizeof(float) * net.nparam);
-    hist->n = 0;
+    for (int k = 0; k < O; k++) {
+        memcpy(best + (size_t)k * np, net.p, sizeof(float) * np);
+        hist[k].n = 0;
+    }
+    memcpy(ema, net.p, sizeof(float) * np);
     st.h = (ck_head){.version = CK_VERSION, .type = type, .act = o->act, .pool = o->pool,
                      .protocol = o->protocol, .V = s.V, .E = s.E, .H1 = s.H1, .H2 = s.H2, .T = s.T,
                      .N = s.N, .window = r->window, .stride = r->stride,
                      .max_windows = r->max_windows, .dedup = r->dedup, .wpt = o->windows_per_trace,
-                     .seed = o->seed, .data_crc = d->crc, .best_epoch = 0, .best_auc = -1,
-                     .pos_weight = posw, .ema = o->ema, .call_dropout = o->call_dropout,
-                     .val_frac = o->val_frac, .lr = o->lr, .weight_decay = o->weight_decay,
-                     .lr_cosine_epochs = o->lr_cosine ? o->epochs : 0,
-                     .bag = B > 1 ? B : 0, .nparam = net.nparam};
+                     .outputs = O, .seed = o->seed, .data_crc = d->crc,
+                     .pos_weight = O == 1 ? posw[0] : o->pos_weight, .ema = o->ema,
+                     .call_dropout = o->call_dropout, .val_frac = o->val_frac, .lr = o->lr,
+                     .weight_decay = o->weight_decay, .lr_cosine_epochs = o->lr_cosine ? o->epochs : 0,
+                     .bag = B > 1 ? B : 0,
+                     .training = O > 1 ? o->joint : o->init ? MT_TRAIN_FINETUNE : 0, .nparam = np};
     st.p = net.p, st.m = adam.m, st.v = adam.v, st.best = best, st.ema = ema;
     if (o->resume && o->ckpt_path) {
         ck_head want = st.h;
@@ -749,36 +851,45 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                 if (o->call_dropout > 0)
                     drop_calls(ids + (size_t)rows * s.T, s.T, o->call_dropout,
                                mix(mix(mix(o->seed, (uint64_t)type + 201), (uint64_t)ep), (uint64_t)q));
-                y[rows] = t->label == type;
-                w[rows] = t->label == type ? (float)posw : 1.0f;
+                for (int k = 0; k < O; k++) {
+                    int pos = t->label == output_type(type, k);
+                    y[(size_t)rows * O + k] = (float)pos;
+                    /* softmax: the row's class weight in every column */
+                    w[(size_t)rows * O + k] = smax ? (float)posw[t->label] : pos ? (float)posw[k] : 1.0f;
+                }
             }
             for (int q = rows; q < s.N; q++) {
                 for (int j = 0; j < s.T; j++)
                     ids[(size_t)q * s.T + j] = -1;
-                y[q] = 0, w[q] = 0, bag[q] = -1 - q;
+                for (int k = 0; k < O; k++)
+                    y[(size_t)q * O + k] = 0, w[(size_t)q * O + k] = 0;
+                bag[q] = -1 - q;
             }
             if (mt_net_forward(&net, ids, NULL, e) < 0)
                 goto out;
-            double l = B > 1 ? mt_net_backward_bags(&net, y, w, bag, rows / B)
-                             : mt_net_backward(&net, y, w, rows);
+            double l = B > 1  ? mt_net_backward_bags(&net, y, w, bag, rows / B)
+                       : smax ? mt_net_backward_softmax(&net, y, w, rows)
+                              : mt_net_backward(&net, y, w, rows);
             if (!isfinite(l)) {
                 mal_error_set(e, "type %s: loss is not finite at epoch %d batch %ld",
-                              mt_type_names[type], ep + 1, b + 1);
+                              type == MT_JOINT ? "(joint)" : mt_type_names[type], ep + 1, b + 1);
                 goto out;
             }
             adam.lr = (float)mt_lr_at(o, ep, b, nb);
-            mt_adam_update(&adam, net.p, net.g, net.nparam);
+            mt_adam_update(&adam, net.p, net.g, np);
             if (o->weight_decay > 0)
                 decay_weights(&net, adam.lr * o->weight_decay);
+            if (smax)
+                centre_heads(&net);
             if (o->ema > 0)
-                ema_update(ema, net.p, net.nparam, (float)o->ema);
+                ema_update(ema, net.p, np, (float)o->ema);
             st.h.loss_sum += l;
             st.h.nbatches++;
             st.h.batch_done = (int32_t)(b + 1);
             if (o->stop && *o->stop && b + 1 < nb) {
                 st.h.epoch_done = ep;
                 st.h.adam_step = adam.step;
-                st.h.hist_n = hist->n;
+                st.h.hist_n = hist[0].n;
                 if (o->ckpt_path && ck_save(o->ckpt_path, &st, e) < 0)
                     goto out;
                 res->interrupted = 1;
@@ -787,27 +898,31 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
             }
         }
         double t_train = now_s() - t0;
-        mt_epoch E = {.epoch = ep + 1, .train_seconds = t_train,
-                      .loss = st.h.nbatches ? st.h.loss_sum / st.h.nbatches : NAN};
         /* with a weight average, it is what is validated and kept; the live
          * weights go on training */
         if (o->ema > 0) {
-            memcpy(live, net.p, sizeof(float) * net.nparam);
-            memcpy(net.p, ema, sizeof(float) * net.nparam);
+            memcpy(live, net.p, sizeof(float) * np);
+            memcpy(net.p, ema, sizeof(float) * np);
         }
-        int vrc = validate(&net, r, d, type, val, nval, &E.val_loss, &E.val_auc, e);
-        E.seconds = now_s() - t0;
-        hist->e[hist->n++] = E;
-        /* best epoch: highest validation AUC (first one wins ties); without
-         * a validation split, the last epoch */
-        if (vrc == 0 && (nval == 0 || st.h.best_epoch == 0 ||
-                         (isfinite(E.val_auc) && E.val_auc > st.h.best_auc))) {
-            st.h.best_epoch = ep + 1;
-            st.h.best_auc = isfinite(E.val_auc) ? E.val_auc : -1;
-            memcpy(best, net.p, sizeof(float) * net.nparam);
+        double vloss[MT_NTYPES], vauc[MT_NTYPES];
+        int vrc = validate(&net, r, d, type, val, nval, vloss, vauc, e);
+        double t_all = now_s() - t0;
+        for (int k = 0; k < O && vrc == 0; k++) {
+            /* the loss is the network's: with O heads, the sum of theirs */
+            mt_epoch E = {.epoch = ep + 1, .train_seconds = t_train, .seconds = t_all,
+                          .loss = st.h.nbatches ? st.h.loss_sum / st.h.nbatches : NAN,
+                          .val_loss = vloss[k], .val_auc = vauc[k]};
+            hist[k].e[hist[k].n++] = E;
+            /* best epoch: highest validation AUC (first one wins ties);
+             * without a validation split, the last epoch */
+            if (nval == 0 || bests[k].epoch == 0 || (isfinite(E.val_auc) && E.val_auc > bests[k].auc)) {
+                bests[k].epoch = ep + 1;
+                bests[k].auc = isfinite(E.val_auc) ? E.val_auc : -1;
+                memcpy(best + (size_t)k * np, net.p, sizeof(float) * np);
+            }
         }
         if (o->ema > 0)
-            memcpy(net.p, live, sizeof(float) * net.nparam);
+            memcpy(net.p, live, sizeof(float) * np);
         if (vrc < 0)
             goto out;
         st.h.epoch_done = ep + 1;
@@ -815,53 +930,68 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
         st.h.loss_sum = 0;
         st.h.nbatches = 0;
         st.h.adam_step = adam.step;
-        st.h.hist_n = hist->n;
+        st.h.hist_n = hist[0].n;
         if (o->ckpt_path && ck_save(o->ckpt_path, &st, e) < 0)
             goto out;
         if (progress)
-            progress(pctx, mt_type_names[type], o->act, &E, o->epochs, st.h.best_epoch);
+            for (int k = 0; k < O; k++)
+                progress(pctx, mt_type_names[output_type(type, k)], o->act, &hist[k].e[hist[k].n - 1],
+                         o->epochs, bests[k].epoch);
         if (o->stop && *o->stop && ep + 1 < o->epochs) {
             res->interrupted = 1;
             rc = 0;
             goto out;
         }
     }
-    /* the model: best epoch's weights, the rule, calibration */
-    memcpy(net.p, best, sizeof(float) * net.nparam);
-    float ca = 1, cb = 0;
-    if (o->calibrate && nval > 0) {
-        float *lg;
-        long *woff;
-        int *yy = malloc(sizeof(int) * (size_t)nval);
-        if (!yy || window_logits(&net, r, d, val, nval, &lg, &woff, e) < 0) {
-            free(yy);
-            goto out;
+    /* the models: per output, its best epoch's weights, the rule, calibration */
+    int made = 0;
+    for (; made < O; made++) {
+        int k = made, t = output_type(type, k);
+        memcpy(net.p, best + (size_t)k * np, sizeof(float) * np);
+        float ca = 1, cb = 0;
+        if (o->calibrate && nval > 0) {
+            float *lg;
+            long *woff;
+            int *yy = malloc(sizeof(int) * (size_t)nval);
+            if (!yy || window_logits(&net, r, d, val, nval, &lg, &woff, e) < 0) {
+                free(yy);
+                break;
+            }
+            /* column k, in place: window w's logit moves from w O + k to w */
+            for (long i = 0; i < woff[nval]; i++)
+                lg[i] = lg[(size_t)i * O + k];
+            for (int i = 0; i < nval; i++)
+                yy[i] = d->t[val[i]].label == t;
+            if (o->calibrate == MT_CALIB_STANDARD)
+                standardise(lg, woff, nval, &ca, &cb);
+            else
+                platt(lg, woff, yy, nval, &ca, &cb);
+            free(lg), free(woff), free(yy);
         }
-        for (int i = 0; i < nval; i++)
-            yy[i] = d->t[val[i]].label == type;
-        if (o->calibrate == MT_CALIB_STANDARD)
-            standardise(lg, woff, nval, &ca, &cb);
-        else
-            platt(lg, woff, yy, nval, &ca, &cb);
-        free(lg), free(woff), free(yy);
+        mal_model *m = &out[k];
+        if (mal_model_alloc(m, &d->vocab, mt_type_names[t], s.E, s.H1, s.H2, o->act, e) < 0)
+            break;
+        m->pool = o->pool;
+        m->scoring = *r;
+        m->scoring.calib_a = ca, m->scoring.calib_b = cb;
+        if (mt_net_head_to_model(&net, k, m, e) < 0) {
+            mal_model_free(m);
+            break;
+        }
+        m->training_json = training_record(o, d, type, nfit, nval, &hist[k], bests[k].epoch, ca, cb, posw[k]);
+        if (!m->training_json) {
+            mal_model_free(m);
+            mal_error_set(e, "out of memory");
+            break;
+        }
+        res[k].best_epoch = bests[k].epoch;
+        res[k].best_auc = bests[k].auc;
     }
-    if (mal_model_alloc(out, &d->vocab, mt_type_names[type], s.E, s.H1, s.H2, o->act, e) < 0)
-        goto out;
-    out->pool = o->pool;
-    out->scoring = *r;
-    out->scoring.calib_a = ca, out->scoring.calib_b = cb;
-    if (mt_net_to_model(&net, out, e) < 0) {
-        mal_model_free(out);
+    if (made < O) {
+        for (int k = 0; k < made; k++)
+            mal_model_free(&out[k]);
         goto out;
     }
-    out->training_json = training_record(o, d, type, nfit, nval, hist, st.h.best_epoch, ca, cb, posw);
-    if (!out->training_json) {
-        mal_model_free(out);
-        mal_error_set(e, "out of memory");
-        goto out;
-    }
-    res->best_epoch = st.h.best_epoch;
-    res->best_auc = st.h.best_auc;
     rc = 0;
 out:
     free(ids), free(bag), free(y), free(w), free(best), free(ema), free(live), free(smp);

@@ -36,10 +36,20 @@ typedef struct mt_opts {
     double weight_decay;     /* decoupled (AdamW): weights shrink by lr * this per batch; biases not; 0: off */
     int calibrate;           /* MT_CALIB_*: fitted on the validation split */
     int members;             /* networks per model, merged (maltrain_main.c); mt_train_model trains one */
+    int joint;               /* MT_TRAIN_*: one network per type, or one for all eight (MT_JOINT) */
+    const mal_model *init;   /* per-type training starts from these weights (same shape); NULL: a seeded init */
     const char *ckpt_path;   /* NULL: no checkpoints */
     int resume;
     volatile sig_atomic_t *stop;   /* set by SIGINT: finish the batch, checkpoint, return */
 } mt_opts;
+
+/* How the eight models are trained (mt_opts.joint) */
+enum {
+    MT_TRAIN_PER_TYPE = 0,   /* a network per type, its own binary log loss */
+    MT_TRAIN_JOINT = 1,      /* one network, a head per type, the sum of their binary log losses */
+    MT_TRAIN_SOFTMAX = 2,    /* one network, the heads as one softmax over the eight types */
+    MT_TRAIN_FINETUNE = 3    /* MT_TRAIN_JOINT first, then a network per type starting from it */
+};
 
 /* How the window logits are calibrated before the eight-way vote; both
  * rules are an affine map a l + b stored in the model's scoring rule. */
@@ -86,9 +96,21 @@ double mt_lr_at(const mt_opts *o, int ep, long b, long nb);
 int mt_split_val(const mt_data *d, const int *idx, int n, double frac, uint64_t seed, int **fit,
                  int *nfit, int **val, int *nval, mal_error *e);
 
+/* `type` of mt_train_model: the eight types at once (joint training) */
+#define MT_JOINT (-1)
+
 /* Train a model for `type` on the traces fit[] (validation on val[]) and
  * fill `out` (allocated here, weights of the best epoch, scoring rule,
- * training record). hist receives the per-epoch record. */
+ * training record). hist receives the per-epoch record.
+ * type MT_JOINT trains one network with a head per type on all eight
+ * one-vs-rest tasks at once (each head's own balanced binary log loss);
+ * out, hist and res are then arrays of MT_NTYPES, and model t is the shared
+ * layers with head t, at head t's best validation epoch. On interruption,
+ * res[0].interrupted is set. With o->joint MT_TRAIN_SOFTMAX the loss is the
+ * softmax cross-entropy over the heads (classes balanced unless
+ * o->pos_weight > 0), and the heads are kept centred (their weights and
+ * biases sum to 0 over the types, which leaves the softmax unchanged), so a
+ * head's logit is its type's log-probability less the mean over types. */
 int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const int *val, int nval,
                    const mt_opts *o, mt_progress_fn progress, void *pctx, mal_model *out,
                    mt_history *hist, mt_result *res, mal_error *e);
