@@ -711,8 +711,9 @@ static int cmd_train(const cli *c)
         return 2;
     }
     if (o.joint && (c->auto_act || o.members > 1 || o.bag > 1)) {
-        fprintf(stderr, "maltrain: --training joint trains one network for the eight types; it "
-                "cannot be combined with %s\n", c->auto_act ? "--activation auto"
+        static const char *const kinds[] = {"per-type", "joint", "softmax", "finetune"};
+        fprintf(stderr, "maltrain: --training %s trains one network for the eight types; it "
+                "cannot be combined with %s\n", kinds[o.joint], c->auto_act ? "--activation auto"
                                                 : o.members > 1 ? "--members" : "--bag");
         return 2;
     }
