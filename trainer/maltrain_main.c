@@ -555,6 +555,7 @@ static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const 
     mal_model joint[MT_NTYPES];
     memset(joint, 0, sizeof joint);
     mt_result jres[MT_NTYPES];
+    int frc = 1;   /* exit status of the failure path */
     const int finetune = base->joint == MT_TRAIN_FINETUNE, joint_only = base->joint && !finetune;
     pg.total_runs = base->joint ? 1 : 0;   /* the joint network, then the per-type ones */
     for (int t = 0; t < MT_NTYPES && !joint_only; t++)
@@ -603,9 +604,8 @@ static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const 
             if (rc != 0) {
                 cJSON_Delete(tried);
                 mal_model_free(&bestm);
-                for (int u = t + 1; u < MT_NTYPES; u++)
-                    mal_model_free(&joint[u]);
-                return rc;
+                frc = rc;
+                goto fail;
             }
             cJSON *x = cJSON_CreateObject();
             cJSON_AddStringToObject(x, "activation", mal_act_name(o.act));
@@ -679,10 +679,10 @@ static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const 
         mal_model_free(&bestm);
     }
     return 0;
-fail:   /* the joint models of the types not reached */
+fail:   /* the joint models of the types not reached (freed ones are zeroed) */
     for (int t = 0; t < MT_NTYPES; t++)
         mal_model_free(&joint[t]);
-    return 1;
+    return frc;
 }
 
 static int cmd_train(const cli *c)

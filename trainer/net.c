@@ -695,7 +695,8 @@ static double backward(mt_net *n, const float *y, const float *w, const int *bag
             continue;
         /* d pooled = sum over heads of (dz, or dz / len under mean pooling) * w */
         const float *pool = P->pooled + (size_t)r * H2;
-        float dp[MAL_MAX_HIDDEN] = {0};
+        float dp[MAL_MAX_HIDDEN];   /* H2 <= MAL_MAX_HIDDEN (mt_net_init) */
+        memset(dp, 0, sizeof(float) * H2);
         for (int o = 0; o < O; o++) {
             float dz = P->dz[(size_t)r * O + o];
             float sc = s->pool == MAL_POOL_LAST || !P->len[r] ? dz : dz / (float)P->len[r];

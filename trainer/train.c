@@ -740,6 +740,8 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                              o->windows_per_trace, o->batch);
     if (B > 1 && O > 1)
         return mal_error_set(e, "bags of windows need one model per type, not joint training");
+    if (o->init && O > 1)
+        return mal_error_set(e, "joint training starts from a seeded init, not from a model");
     const int smax = O > 1 && o->joint == MT_TRAIN_SOFTMAX;
     double posw[MT_NTYPES];   /* per output: its positives' weight (softmax: its class's) */
     for (int k = 0; k < O; k++) {
@@ -761,15 +763,15 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
     mt_adam adam = {0};
     if (mt_net_init(&net, &s, e) < 0)
         return -1;
-    uint64_t mseed = mix(mix(o->seed, (uint64_t)type + 1), (uint64_t)o->act + 17);
-    mt_net_init_params(&net, mseed);
-    if (smax)
-        centre_heads(&net);
-    if (o->init && (O > 1 || mt_net_from_model(&net, o->init, e) < 0)) {
-        if (O > 1)
-            mal_error_set(e, "joint training starts from a seeded init, not from a model");
-        mt_net_free(&net);
-        return -1;
+    if (o->init) {   /* fine-tuning: the given weights, not a seeded init */
+        if (mt_net_from_model(&net, o->init, e) < 0) {
+            mt_net_free(&net);
+            return -1;
+        }
+    } else {
+        mt_net_init_params(&net, mix(mix(o->seed, (uint64_t)type + 1), (uint64_t)o->act + 17));
+        if (smax)
+            centre_heads(&net);
     }
     ck_best bests[MT_NTYPES] = {{0}};
     for (int k = 0; k < O; k++)
