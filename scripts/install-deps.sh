@@ -12,7 +12,8 @@ BUILD_PKGS=(gcc make cmake pkg-config libc6-dev
             libcjson-dev                                       # model files
             libtcc-dev tcc                                     # JIT: libtcc.a + libtcc1.a/include at run time
             zlib1g-dev                                         # gzip traces
-            libyajl-dev)                                       # streaming JSON (sandbox reports)
+            libyajl-dev                                        # streaming JSON (sandbox reports)
+            liblinear-dev)                                     # the trainer's n-gram teacher (--distill)
 # Tests: unit tests, fuzzers (clang + libFuzzer runtime), report plots.
 TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev gnuplot-nox python3)
 # Embedded: the Cortex-M4 cross build and QEMU board (tests/cli_embedded_qemu.sh, bench/bench_embedded.sh).

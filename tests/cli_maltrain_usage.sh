@@ -12,7 +12,7 @@ S=data/mal-api-2019-sample
 [ -x "$TR" ] || { echo "FAIL: no $TR" >&2; exit 1; }
 
 expect 0 "$TR" --help
-for opt in --embed --members --ema --call-dropout --val-frac --lr --weight-decay --lr-schedule --init-seed --scores-out --windows-per-trace --bag --training --pos-weight --folds --resume; do
+for opt in --embed --members --ema --call-dropout --val-frac --lr --weight-decay --distill --lr-schedule --init-seed --scores-out --windows-per-trace --bag --training --pos-weight --folds --resume; do
     grep -q -- "$opt" "$T/out" || fail "--help does not describe $opt"
 done
 expect 2 "$TR"
@@ -58,6 +58,9 @@ usage --bag 0 -- "--bag"
 usage --weight-decay -1 -- "--weight-decay"
 usage --weight-decay 101 -- "--weight-decay"
 usage --weight-decay 100 --lr 0.5 -- "--weight-decay"
+usage --distill -0.1 -- "--distill"
+usage --distill 1.5 -- "--distill"
+usage --distill x -- "--distill"
 usage --bag 3 -- "--bag"
 usage --bag 64 --windows-per-trace 64 -- "--bag"
 usage --protocol paper --bag 2 -- "--bag"
@@ -161,4 +164,13 @@ grep -q '"network":"fine-tuned' "$T/ft/models/Worms.json" || fail "--training fi
 grep -v '^"training"' "$T/ft/models/Worms.json" >"$T/w1"
 cmp -s "$T/w1" "$T/w2" && fail "--training finetune trained the default's weights"
 
+# --distill: the teacher's line, recorded, changes the weights, and a
+# checkpoint made without it is refused by --resume with it
+expect 0 "$TR" train "${tiny[@]}" --distill 0.5 --out "$T/dist"
+grep -q 'n-gram teacher: .* out-of-fold macro-F1' "$T/err" || fail "--distill: no teacher line: $(cat "$T/err")"
+grep -q '"distill":0.5' "$T/dist/models/Worms.json" || fail "--distill 0.5 not in the training record"
+grep -v '^"training"' "$T/dist/models/Worms.json" >"$T/w1"
+cmp -s "$T/w1" "$T/w2" && fail "--distill 0.5 trained the default's weights"
+expect 1 "$TR" train "${tiny[@]}" --out "$T/plain" --distill 0.5 --resume
+grep -q 'distillation' "$T/err" || fail "--resume with another --distill: $(cat "$T/err")"
 finish cli_maltrain_usage

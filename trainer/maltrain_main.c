@@ -18,6 +18,7 @@
 #include "model.h"
 #include "model_merge.h"
 #include "net.h"
+#include "ngram_teacher.h"
 #include "train.h"
 
 static const char *usage_text =
@@ -61,6 +62,10 @@ static const char *usage_text =
     "       epoch is kept; --activation auto and --calibration need a split), --epochs N\n"
     "       (15; paper 30), --lr R (Adam's rate, 0.001), --weight-decay D (0 = off;\n"
     "       AdamW: after each batch the weights, not the biases, shrink by R * D),\n"
+    "       --distill A (0 = off; a training window's target is (1 - A) x its label +\n"
+    "       A x an n-gram teacher's probability: TF-IDF 1..3-grams and liblinear\n"
+    "       logistic regression, scored out of fold on the fit traces; the teacher\n"
+    "       shapes training only and is not in the model file),\n"
     "       --lr-schedule constant|cosine\n"
     "       (constant; cosine anneals the rate to 0 over the run), --init-seed N (the\n"
     "       initial weights and training windows; default --seed, which still fixes\n"
@@ -247,7 +252,7 @@ typedef struct cli {
     mal_act act;
     long epochs, window, seed, init_seed, embed, hidden, members, wpt, bag, stride, max_windows, pool, calib, lr_cosine;
     long joint;   /* --training: MT_TRAIN_*; -1: the protocol's (per-type) */
-    double pos_weight, ema, call_dropout, val_frac, lr, weight_decay;
+    double pos_weight, ema, call_dropout, val_frac, lr, weight_decay, distill;
 } cli;
 
 static void apply_overrides(const cli *c, mt_opts *o)
@@ -295,6 +300,8 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->lr = c->lr;
     if (c->weight_decay >= 0)
         o->weight_decay = c->weight_decay;
+    if (c->distill >= 0)
+        o->distill = c->distill;
     if (c->lr_cosine >= 0)
         o->lr_cosine = (int)c->lr_cosine;
     if (c->joint >= 0)
@@ -544,10 +551,10 @@ static int train_joint(const mt_opts *o, const mt_data *d, const int *want, cons
 }
 
 /* Train every requested type (and activation) on train[] with validation val[]. */
-static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const int *want,
-                     const int *fit, int nfit, const int *val, int nval, const char *mdir,
-                     int save, float *const *test_probs, float *const *test_raw, const int *test,
-                     int ntest)
+static int train_types(const cli *c, const mt_opts *base, const mt_data *d, const int *want,
+                       const int *fit, int nfit, const int *val, int nval, const char *mdir,
+                       int save, float *const *test_probs, float *const *test_raw, const int *test,
+                       int ntest)
 {
     mal_act acts[4] = {MAL_ACT_TANH, MAL_ACT_SIGMOID, MAL_ACT_SOFTSIGN, MAL_ACT_SOFTMAX};
     int nacts = c->auto_act ? 4 : 1;
@@ -685,6 +692,39 @@ fail:   /* the joint models of the types not reached (freed ones are zeroed) */
     return frc;
 }
 
+/* train_types, after the n-gram teacher's out-of-fold targets for the fit
+ * traces when distilling (the validation traces keep their labels only) */
+static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const int *want,
+                     const int *fit, int nfit, const int *val, int nval, const char *mdir,
+                     int save, float *const *test_probs, float *const *test_raw, const int *test,
+                     int ntest)
+{
+    if (!(base->distill > 0))
+        return train_types(c, base, d, want, fit, nfit, val, nval, mdir, save, test_probs,
+                           test_raw, test, ntest);
+    mt_opts o = *base;
+    mt_teacher_opts to;
+    mt_teacher_opts_defaults(&to);
+    to.seed = base->seed ^ 0x7eac4e5ull;
+    mt_teacher_report rep;
+    mal_error e;
+    float *soft = calloc((size_t)d->n * MT_NTYPES, sizeof(float));
+    double t0 = now_s();
+    if (!soft || mt_teacher_oof(d, fit, nfit, &to, soft, &rep, &e) < 0) {
+        fprintf(stderr, "maltrain: %s\n", soft ? e.msg : "out of memory for the teacher's targets");
+        free(soft);
+        return 1;
+    }
+    fprintf(stderr, "maltrain: n-gram teacher: %ld features, C %g, out-of-fold macro-F1 %.3f on the %d "
+            "fit traces (%.1f s); targets = %.2f x label + %.2f x teacher\n", rep.features, rep.c,
+            rep.macro_f1, nfit, now_s() - t0, 1 - o.distill, o.distill);
+    o.soft = soft;
+    int rc = train_types(c, &o, d, want, fit, nfit, val, nval, mdir, save, test_probs, test_raw,
+                         test, ntest);
+    free(soft);
+    return rc;
+}
+
 static int cmd_train(const cli *c)
 {
     if (!c->data)
@@ -738,20 +778,13 @@ static int cmd_train(const cli *c)
         /* stratified K-fold on the train part: fold k = every K-th trace of
          * each type after a seeded shuffle; validation split inside the rest */
         int *fold = malloc(sizeof(int) * (size_t)d.n);
-        mt_rng r;
-        mt_rng_seed(&r, (uint64_t)c->seed ^ 0xf01dull);
-        for (int ty = 0; ty < MT_NTYPES; ty++) {
-            int *tmp = malloc(sizeof(int) * (size_t)ntrain), k = 0;
-            for (int i = 0; i < ntrain; i++)
-                if (d.t[train[i]].label == ty)
-                    tmp[k++] = train[i];
-            for (int i = k - 1; i > 0; i--) {
-                int j = (int)mt_rng_below(&r, (uint64_t)i + 1), x = tmp[i];
-                tmp[i] = tmp[j], tmp[j] = x;
-            }
-            for (int i = 0; i < k; i++)
-                fold[tmp[i]] = i % c->folds;
-            free(tmp);
+        mal_error fe;
+        if (!fold || mt_stratified_folds(&d, train, ntrain, c->folds, (uint64_t)c->seed ^ 0xf01dull,
+                                         fold, &fe) < 0) {
+            fprintf(stderr, "maltrain: out of memory for the folds\n");
+            free(fold), free(train);
+            mt_data_free(&d);
+            return 1;
         }
         double f1s[64], accs[64], rawf1s[64];
         scorebuf sc = {0};
@@ -1057,7 +1090,7 @@ int main(int argc, char **argv)
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
              .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .val_frac = -1,
              .lr = -1, .lr_cosine = -1, .joint = -1, .init_seed = -1, .members = -1, .embed = -1, .bag = -1,
-             .weight_decay = -1};
+             .weight_decay = -1, .distill = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1140,6 +1173,7 @@ int main(int argc, char **argv)
                 {"--val-frac", 0, 0.5, 0, &c.val_frac, "a fraction in 0..0.5"},
                 {"--lr", 1e-6, 1, 0, &c.lr, "a learning rate in 1e-6..1"},
                 {"--weight-decay", 0, 100, 0, &c.weight_decay, "a decay in 0..100 (0 = off)"},
+                {"--distill", 0, 1, 0, &c.distill, "a share in 0..1 (0 = off)"},
             };
             int found = 0;
             for (size_t k = 0; k < sizeof reals / sizeof reals[0] && train; k++)

@@ -213,7 +213,38 @@ int mt_score_traces(const mal_model *m, const mt_data *d, const int *idx, int n,
     return rc;
 }
 
-/* ---- validation split, stratified by label ---- */
+/* ---- validation split and folds, stratified by label ---- */
+/* The traces of idx[0..n) labelled c into tmp, shuffled by r; returns their count. */
+static int shuffled_of_type(const mt_data *d, const int *idx, int n, int c, mt_rng *r, int *tmp)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (d->t[idx[i]].label == c)
+            tmp[k++] = idx[i];
+    for (int i = k - 1; i > 0; i--) {
+        int j = (int)mt_rng_below(r, (uint64_t)i + 1), x = tmp[i];
+        tmp[i] = tmp[j], tmp[j] = x;
+    }
+    return k;
+}
+
+int mt_stratified_folds(const mt_data *d, const int *idx, int n, int K, uint64_t seed, int *fold,
+                        mal_error *e)
+{
+    int *tmp = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!tmp)
+        return mal_error_set(e, "out of memory");
+    mt_rng r;
+    mt_rng_seed(&r, seed);
+    for (int c = 0; c < MT_NTYPES; c++) {
+        int k = shuffled_of_type(d, idx, n, c, &r, tmp);
+        for (int i = 0; i < k; i++)
+            fold[tmp[i]] = i % K;
+    }
+    free(tmp);
+    return 0;
+}
+
 int mt_split_val(const mt_data *d, const int *idx, int n, double frac, uint64_t seed, int **fit,
                  int *nfit, int **val, int *nval, mal_error *e)
 {
@@ -227,14 +258,7 @@ int mt_split_val(const mt_data *d, const int *idx, int n, double frac, uint64_t 
     mt_rng_seed(&r, seed ^ 0x5eed5a11da7aull);
     int nf = 0, nv = 0;
     for (int c = 0; c < MT_NTYPES; c++) {
-        int k = 0;
-        for (int i = 0; i < n; i++)
-            if (d->t[idx[i]].label == c)
-                tmp[k++] = idx[i];
-        for (int i = k - 1; i > 0; i--) {
-            int j = (int)mt_rng_below(&r, (uint64_t)i + 1), x = tmp[i];
-            tmp[i] = tmp[j], tmp[j] = x;
-        }
+        int k = shuffled_of_type(d, idx, n, c, &r, tmp);
         int kv = (int)floor(frac * k + 0.5);
         if (frac > 0 && kv == 0 && k > 1)
             kv = 1;
@@ -323,9 +347,10 @@ int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e)
  * then the arrays: parameters, Adam m and v, weight average, and per output
  * the best epoch's weights. */
 #define CK_MAGIC "MALSTMCK"
-#define CK_VERSION 5u   /* 2: the weight average (ema), its decay, call dropout, val_frac;
+#define CK_VERSION 6u   /* 2: the weight average (ema), its decay, call dropout, val_frac;
                            3: learning rate and schedule; 4: weight decay;
-                           5: outputs (the eight types in one network), best epoch per output */
+                           5: outputs (the eight types in one network), best epoch per output;
+                           6: distillation's share of the target */
 
 typedef struct ck_head {
     uint32_t version;
@@ -337,6 +362,7 @@ typedef struct ck_head {
     int32_t epoch_done, batch_done, nbatches, hist_n;
     int64_t adam_step;
     double loss_sum, pos_weight, ema, call_dropout, val_frac, lr, weight_decay;
+    double distill;             /* the teacher's share A of the training targets; 0: labels only */
     int32_t lr_cosine_epochs;   /* the cosine schedule's length; 0: constant rate */
     int32_t bag;                /* windows per bag of the loss; 0: each window alone */
     int32_t training;           /* MT_TRAIN_* of a joint network (outputs > 1), FINETUNE for a
@@ -436,13 +462,14 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.pos_weight != want->pos_weight || h.ema != want->ema ||
         h.call_dropout != want->call_dropout || h.val_frac != want->val_frac ||
         h.lr != want->lr || h.lr_cosine_epochs != want->lr_cosine_epochs || h.bag != want->bag ||
-        h.weight_decay != want->weight_decay || h.outputs != want->outputs ||
+        h.weight_decay != want->weight_decay || h.distill != want->distill ||
+        h.outputs != want->outputs ||
         h.training != want->training ||
         h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
                       "protocol, window, activation, weight average, call dropout, validation "
                       "share, learning rate, the cosine schedule's epochs, bag size, weight decay, "
-                      "joint training and its loss, or data checksum differ)", path);
+                      "distillation, joint training and its loss, or data checksum differ)", path);
         goto out;
     }
     size_t np = h.nparam, O = (size_t)h.outputs;
@@ -675,6 +702,8 @@ static char *training_record(const mt_opts *o, const mt_data *d, int type, int n
     } else {
         cJSON_AddStringToObject(j, "loss", "binary log loss");
     }
+    if (o->distill > 0)   /* the teacher never reaches the file; its share of the targets does */
+        cJSON_AddNumberToObject(j, "distill", o->distill);
     cJSON_AddBoolToObject(j, "calibrated", o->calibrate != MT_CALIB_NONE);
     cJSON_AddStringToObject(j, "calibration", o->calibrate == MT_CALIB_PLATT      ? "platt"
                                               : o->calibrate == MT_CALIB_STANDARD ? "standard"
@@ -733,6 +762,9 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
         return mal_error_set(e, "windows with a stride need de-duplicated traces");
     if (nfit < 1)
         return mal_error_set(e, "no training traces");
+    if (!(o->distill >= 0 && o->distill <= 1) || (o->distill > 0 && !o->soft))
+        return mal_error_set(e, "distillation needs a share in 0..1 (got %g) and the teacher's targets",
+                             o->distill);
     int B = o->bag > 1 ? o->bag : 1;   /* windows per bag */
     if (!mt_bag_fits(o))
         return mal_error_set(e, "bags of %d windows need a rule with a stride, windows per trace "
@@ -803,7 +835,8 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                      .outputs = O, .seed = o->seed, .data_crc = d->crc,
                      .pos_weight = O == 1 ? posw[0] : o->pos_weight, .ema = o->ema,
                      .call_dropout = o->call_dropout, .val_frac = o->val_frac, .lr = o->lr,
-                     .weight_decay = o->weight_decay, .lr_cosine_epochs = o->lr_cosine ? o->epochs : 0,
+                     .weight_decay = o->weight_decay, .distill = o->distill,
+                     .lr_cosine_epochs = o->lr_cosine ? o->epochs : 0,
                      .bag = B > 1 ? B : 0,
                      .training = O > 1 ? o->joint : o->init ? MT_TRAIN_FINETUNE : 0, .nparam = np};
     st.p = net.p, st.m = adam.m, st.v = adam.v, st.best = best, st.ema = ema;
@@ -853,9 +886,13 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                 if (o->call_dropout > 0)
                     drop_calls(ids + (size_t)rows * s.T, s.T, o->call_dropout,
                                mix(mix(mix(o->seed, (uint64_t)type + 201), (uint64_t)ep), (uint64_t)q));
+                const float *soft = o->distill > 0 ? o->soft + (size_t)smp[q].trace * MT_NTYPES : NULL;
                 for (int k = 0; k < O; k++) {
                     int pos = t->label == output_type(type, k);
-                    y[(size_t)rows * O + k] = (float)pos;
+                    /* distillation: the label blended with the teacher's probability;
+                     * the weight stays the label's */
+                    y[(size_t)rows * O + k] = soft ? (float)((1 - o->distill) * pos + o->distill * soft[output_type(type, k)])
+                                                   : (float)pos;
                     /* softmax: the row's class weight in every column */
                     w[(size_t)rows * O + k] = smax ? (float)posw[t->label] : pos ? (float)posw[k] : 1.0f;
                 }

@@ -38,6 +38,8 @@ typedef struct mt_opts {
     int members;             /* networks per model, merged (maltrain_main.c); mt_train_model trains one */
     int joint;               /* MT_TRAIN_*: one network per type, or one for all eight (MT_JOINT) */
     const mal_model *init;   /* per-type training starts from these weights (same shape); NULL: a seeded init */
+    double distill;          /* 0: off; A in (0, 1]: a training window's target is (1 - A) label + A soft */
+    const float *soft;       /* with distill: [d->n][MT_NTYPES] teacher probabilities (ngram_teacher.h) */
     const char *ckpt_path;   /* NULL: no checkpoints */
     int resume;
     volatile sig_atomic_t *stop;   /* set by SIGINT: finish the batch, checkpoint, return */
@@ -95,6 +97,12 @@ double mt_lr_at(const mt_opts *o, int ep, long b, long nb);
  * stratified by label, fixed by the seed. Arrays are malloc'd. */
 int mt_split_val(const mt_data *d, const int *idx, int n, double frac, uint64_t seed, int **fit,
                  int *nfit, int **val, int *nval, mal_error *e);
+
+/* Stratified K-fold assignment of the traces idx[0..n): fold[idx[i]] in
+ * 0..K-1, every K-th trace of each type after a shuffle seeded by `seed`
+ * (other entries of fold, sized d->n, are not touched). */
+int mt_stratified_folds(const mt_data *d, const int *idx, int n, int K, uint64_t seed, int *fold,
+                        mal_error *e);
 
 /* `type` of mt_train_model: the eight types at once (joint training) */
 #define MT_JOINT (-1)
