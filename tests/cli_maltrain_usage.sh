@@ -12,7 +12,7 @@ S=data/mal-api-2019-sample
 [ -x "$TR" ] || { echo "FAIL: no $TR" >&2; exit 1; }
 
 expect 0 "$TR" --help
-for opt in --embed --members --ema --call-dropout --val-frac --lr --weight-decay --distill --lr-schedule --init-seed --scores-out --windows-per-trace --bag --training --pos-weight --folds --resume; do
+for opt in --embed --members --ema --call-dropout --val-frac --lr --weight-decay --distill --combine --lr-schedule --init-seed --scores-out --windows-per-trace --bag --training --pos-weight --folds --resume; do
     grep -q -- "$opt" "$T/out" || fail "--help does not describe $opt"
 done
 expect 2 "$TR"
@@ -61,6 +61,7 @@ usage --weight-decay 100 --lr 0.5 -- "--weight-decay"
 usage --distill -0.1 -- "--distill"
 usage --distill 1.5 -- "--distill"
 usage --distill x -- "--distill"
+usage --combine min -- "--combine"
 usage --bag 3 -- "--bag"
 usage --bag 64 --windows-per-trace 64 -- "--bag"
 usage --protocol paper --bag 2 -- "--bag"
@@ -173,4 +174,13 @@ grep -v '^"training"' "$T/dist/models/Worms.json" >"$T/w1"
 cmp -s "$T/w1" "$T/w2" && fail "--distill 0.5 trained the default's weights"
 expect 1 "$TR" train "${tiny[@]}" --out "$T/plain" --distill 0.5 --resume
 grep -q 'distillation' "$T/err" || fail "--resume with another --distill: $(cat "$T/err")"
+
+# --combine max: in the model's scoring rule, and a checkpoint made under
+# another rule is refused by --resume
+expect 0 "$TR" train "${tiny[@]}" --combine max --out "$T/cmax"
+grep -q '"combine": *"max"' "$T/cmax/models/Worms.json" || fail "--combine max not in the scoring rule"
+grep -q '"combine": *"mean"' "$T/plain/models/Worms.json" || fail "the default rule does not combine by mean"
+expect 1 "$TR" train "${tiny[@]}" --out "$T/plain" --combine max --resume
+grep -q 'combine rule' "$T/err" || fail "--resume with another --combine: $(cat "$T/err")"
+
 finish cli_maltrain_usage

@@ -52,9 +52,11 @@ static const char *usage_text =
     "       then per-type training started from it; checkpoint OUT/models/joint.ckpt;\n"
     "       not with --activation auto, --members or --bag),\n"
     "       --pos-weight W (0 = balanced),\n"
-    "       --pool last|mean (mean), --calibration platt|standard|none (none; fitted on\n"
-    "       the validation split: platt = Platt scaling to its labels, standard = each\n"
-    "       model's logits scaled to mean 0, sd 1 there), --no-calibration (= none),\n"
+    "       --pool last|mean (mean), --combine mean|max (mean: a trace's score is the\n"
+    "       mean or the max of its window probabilities), --calibration\n"
+    "       platt|standard|none (none; fitted on the validation split: platt = Platt\n"
+    "       scaling to its labels, standard = each model's logits scaled to mean 0, sd 1\n"
+    "       there), --no-calibration (= none),\n"
     "       --ema D (0 = off: keep the live weights; else\n"
     "       validate and keep their moving average, decay D per batch), --call-dropout Q\n"
     "       (0 = off: training windows lose each call with probability Q), --val-frac F\n"
@@ -251,6 +253,7 @@ typedef struct cli {
     int auto_act, act_set, json, resume, threads, folds;
     mal_act act;
     long epochs, window, seed, init_seed, embed, hidden, members, wpt, bag, stride, max_windows, pool, calib, lr_cosine;
+    long combine;   /* --combine: MAL_COMBINE_*; -1: the protocol's (mean) */
     long joint;   /* --training: MT_TRAIN_*; -1: the protocol's (per-type) */
     double pos_weight, ema, call_dropout, val_frac, lr, weight_decay, distill;
 } cli;
@@ -286,6 +289,8 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->rule.max_windows = (int)c->max_windows;
     if (c->pool >= 0)
         o->pool = (mal_pool)c->pool;
+    if (c->combine >= 0)
+        o->rule.combine = (mal_combine)c->combine;
     if (c->calib >= 0)
         o->calibrate = c->calib;
     if (c->pos_weight >= 0)
@@ -1090,7 +1095,7 @@ int main(int argc, char **argv)
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
              .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .val_frac = -1,
              .lr = -1, .lr_cosine = -1, .joint = -1, .init_seed = -1, .members = -1, .embed = -1, .bag = -1,
-             .weight_decay = -1, .distill = -1};
+             .weight_decay = -1, .distill = -1, .combine = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1139,6 +1144,11 @@ int main(int argc, char **argv)
             if (!strcmp(v, "last")) c.pool = MAL_POOL_LAST;
             else if (!strcmp(v, "mean")) c.pool = MAL_POOL_MEAN;
             else return usage_error("--pool must be last or mean, not '%s'", v);
+        } else if (!strcmp(a, "--combine") && train) {
+            NEED_ARG();
+            if (!strcmp(v, "mean")) c.combine = MAL_COMBINE_MEAN;
+            else if (!strcmp(v, "max")) c.combine = MAL_COMBINE_MAX;
+            else return usage_error("--combine must be mean or max, not '%s'", v);
         } else if (!strcmp(a, "--training") && train) {
             NEED_ARG();
             if (!strcmp(v, "joint")) c.joint = MT_TRAIN_JOINT;

@@ -367,7 +367,8 @@ typedef struct ck_head {
     int32_t bag;                /* windows per bag of the loss; 0: each window alone */
     int32_t training;           /* MT_TRAIN_* of a joint network (outputs > 1), FINETUNE for a
                                    per-type one started from a model; 0: per type */
-    int32_t pad2;               /* explicit, so no byte of the header is left unset */
+    int32_t combine;            /* the rule's mal_combine (validation scores traces by it); in
+                                   what was padding, so 0 (mean) in older version-6 checkpoints */
     uint64_t nparam;
 } ck_head;
 
@@ -457,6 +458,7 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
     if (h.type != want->type || h.act != want->act || h.pool != want->pool ||
         h.protocol != want->protocol || h.V != want->V || h.E != want->E || h.H1 != want->H1 ||
         h.H2 != want->H2 || h.T != want->T || h.N != want->N || h.window != want->window ||
+        h.combine != want->combine ||
         h.stride != want->stride || h.max_windows != want->max_windows || h.dedup != want->dedup ||
         h.wpt != want->wpt || h.seed != want->seed || h.data_crc != want->data_crc ||
         h.pos_weight != want->pos_weight || h.ema != want->ema ||
@@ -467,7 +469,7 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.training != want->training ||
         h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
-                      "protocol, window, activation, weight average, call dropout, validation "
+                      "protocol, window, trace score's combine rule, activation, weight average, call dropout, validation "
                       "share, learning rate, the cosine schedule's epochs, bag size, weight decay, "
                       "distillation, joint training and its loss, or data checksum differ)", path);
         goto out;
@@ -831,7 +833,8 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
     st.h = (ck_head){.version = CK_VERSION, .type = type, .act = o->act, .pool = o->pool,
                      .protocol = o->protocol, .V = s.V, .E = s.E, .H1 = s.H1, .H2 = s.H2, .T = s.T,
                      .N = s.N, .window = r->window, .stride = r->stride,
-                     .max_windows = r->max_windows, .dedup = r->dedup, .wpt = o->windows_per_trace,
+                     .max_windows = r->max_windows, .dedup = r->dedup,
+                     .combine = (int32_t)r->combine, .wpt = o->windows_per_trace,
                      .outputs = O, .seed = o->seed, .data_crc = d->crc,
                      .pos_weight = O == 1 ? posw[0] : o->pos_weight, .ema = o->ema,
                      .call_dropout = o->call_dropout, .val_frac = o->val_frac, .lr = o->lr,
