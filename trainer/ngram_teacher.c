@@ -61,16 +61,28 @@ static int rows_build(const mt_data *d, const int *fit, int nfit, rows *r, mal_e
     uint32_t *h = malloc(sizeof(uint32_t) * (longest + 1));
     int32_t *map = malloc(sizeof(int32_t) * NBUCKETS);
     r->ptr = malloc(sizeof(size_t) * ((size_t)nfit + 1));
-    r->col = malloc(sizeof(uint32_t) * (total + 1));
-    r->cnt = malloc(sizeof(float) * (total + 1));
-    if (!h || !map || !r->ptr || !r->col || !r->cnt) {
+    if (!h || !map || !r->ptr) {
         free(h), free(map), rows_free(r);
-        return mal_error_set(e, "teacher: out of memory for %zu n-grams", total);
+        return mal_error_set(e, "teacher: out of memory for a trace of %zu n-grams", longest);
     }
-    size_t nz = 0;
+    size_t cap = 0, nz = 0;   /* the rows keep distinct n-grams only: grown as they come */
     for (int i = 0; i < nfit; i++) {
+        size_t L = d->t[fit[i]].ndd, g = L + (L > 1 ? L - 1 : 0) + (L > 2 ? L - 2 : 0);
+        if (nz + g > cap) {
+            size_t nc = cap * 2 > nz + g ? cap * 2 : nz + g + 4096;
+            uint32_t *col = realloc(r->col, sizeof(uint32_t) * nc);
+            if (col)
+                r->col = col;
+            float *cnt = col ? realloc(r->cnt, sizeof(float) * nc) : NULL;
+            if (!cnt) {
+                free(h), free(map), rows_free(r);
+                return mal_error_set(e, "teacher: out of memory for %zu distinct n-grams (%zu in all)",
+                                     nc, total);
+            }
+            r->cnt = cnt, cap = nc;
+        }
         const uint16_t *s = d->t[fit[i]].dd;
-        size_t L = d->t[fit[i]].ndd, g = 0;
+        g = 0;
         for (size_t j = 0; j < L; j++) {   /* ids + 1 fit in 17 bits; the n in the top bits */
             uint64_t a = s[j] + 1u;
             h[g++] = bucket(1ull << 60 | a);
