@@ -12,7 +12,7 @@ S=data/mal-api-2019-sample
 [ -x "$TR" ] || { echo "FAIL: no $TR" >&2; exit 1; }
 
 expect 0 "$TR" --help
-for opt in --embed --members --ema --call-dropout --val-frac --lr --weight-decay --distill --combine --lr-schedule --init-seed --scores-out --windows-per-trace --bag --training --pos-weight --folds --resume; do
+for opt in --embed --members --ema --call-dropout --dropout --val-frac --lr --weight-decay --distill --combine --lr-schedule --init-seed --scores-out --windows-per-trace --bag --training --pos-weight --folds --resume; do
     grep -q -- "$opt" "$T/out" || fail "--help does not describe $opt"
 done
 expect 2 "$TR"
@@ -35,6 +35,9 @@ usage --ema -0.1 -- "--ema"
 usage --ema nan -- "--ema"
 usage --call-dropout 1 -- "--call-dropout"
 usage --call-dropout 0.5x -- "0.5x"
+usage --dropout 1 -- "--dropout"
+usage --dropout -0.2 -- "--dropout"
+usage --dropout x -- "--dropout"
 usage --val-frac 0.6 -- "--val-frac"
 usage --lr 0 -- "--lr"
 usage --lr 2 -- "--lr"
@@ -174,6 +177,16 @@ grep -v '^"training"' "$T/dist/models/Worms.json" >"$T/w1"
 cmp -s "$T/w1" "$T/w2" && fail "--distill 0.5 trained the default's weights"
 expect 1 "$TR" train "${tiny[@]}" --out "$T/plain" --distill 0.5 --resume
 grep -q 'distillation' "$T/err" || fail "--resume with another --distill: $(cat "$T/err")"
+
+# --dropout: recorded, changes the weights, the default's file does not
+# name it, and a checkpoint made without it is refused by --resume with it
+expect 0 "$TR" train "${tiny[@]}" --dropout 0.3 --out "$T/drop"
+grep -q '"dropout":0.3' "$T/drop/models/Worms.json" || fail "--dropout 0.3 not in the training record"
+grep -q '"dropout"' "$T/plain/models/Worms.json" && fail "the default's training record names dropout"
+grep -v '^"training"' "$T/drop/models/Worms.json" >"$T/w1"
+cmp -s "$T/w1" "$T/w2" && fail "--dropout 0.3 trained the default's weights"
+expect 1 "$TR" train "${tiny[@]}" --out "$T/plain" --dropout 0.3 --resume
+grep -q 'distillation, dropout' "$T/err" || fail "--resume with another --dropout: $(cat "$T/err")"
 
 # --combine max: in the model's scoring rule, and a checkpoint made under
 # another rule is refused by --resume

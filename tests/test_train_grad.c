@@ -3,7 +3,7 @@
  * front-padded batch (V 10, E 3, H 4/5, T 6, N 3); and of the bag loss
  * (rows 0-1 one bag, row 2 another), whose value is checked directly; and
  * of a network of three heads (joint training), whose heads are each the
- * network of one model file.
+ * network of one model file; and with dropout, its masks fixed by a seed.
  *
  * The network computes in float (oneDNN f32), so the check uses central
  * differences with step 3e-3 on the double-precision loss and accepts
@@ -32,6 +32,7 @@ static const float y3[N * O3] = {1, 0, 0,   0, 1, 0,   1, 0, 1};
 static const float w3[N * O3] = {2, 1, 1,   1, 5, 1,   2, 1, 3};
 static int heads = 1;    /* outputs of the checked network */
 static int softmax;      /* heads > 1: the softmax cross-entropy instead of a binary loss each */
+static float drop_p;     /* dropout of the checked network's forwards (fixed masks: one seed) */
 /* one-hot classes of the rows, and the row weights repeated per column */
 static const float c3[N * O3] = {0, 1, 0,   1, 0, 0,   0, 0, 1};
 static const float wr3[N * O3] = {2, 2, 2,   1, 1, 1,   3, 3, 3};
@@ -53,6 +54,7 @@ static void check(mal_act act, mal_pool pool)
                   .O = heads};
     assert_int_equal(mt_net_init(&n, &s, &e), 0);
     mt_net_init_params(&n, 42);
+    n.dropout = drop_p, n.drop_seed = 99;
     /* larger, asymmetric weights than the init so every path carries signal */
     mt_rng r;
     mt_rng_seed(&r, 7);
@@ -242,6 +244,46 @@ static void test_padding_is_transparent(void **st)
     mt_net_free(&b);
 }
 
+/* Dropout: the same seed draws the same masks, another seed or none gives
+ * other logits, and with the masks fixed every group's gradient passes the
+ * finite-difference check (a backward that ignores either mask fails it). */
+static void test_dropout(void **st)
+{
+    (void)st;
+    mal_error e;
+    mt_shape s = {.V = V, .E = E, .H1 = H1, .H2 = H2, .T = T, .N = N, .act = MAL_ACT_TANH, .pool = MAL_POOL_MEAN};
+    mt_net n;
+    assert_int_equal(mt_net_init(&n, &s, &e), 0);
+    assert_true(n.dropout == 0);   /* off unless asked for */
+    mt_net_init_params(&n, 5);
+    float plain[N], a[N], b[N], c[N];
+    assert_int_equal(mt_net_forward(&n, ids, plain, &e), 0);
+    n.dropout = 0.5f, n.drop_seed = 1;
+    assert_int_equal(mt_net_forward(&n, ids, a, &e), 0);
+    assert_int_equal(mt_net_forward(&n, ids, b, &e), 0);
+    n.drop_seed = 2;
+    assert_int_equal(mt_net_forward(&n, ids, c, &e), 0);
+    n.dropout = 0;
+    assert_int_equal(mt_net_forward(&n, ids, b, &e), 0);   /* off again: the plain logits */
+    int differ_seed = 0, differ_plain = 0;
+    for (int r = 0; r < N; r++) {
+        assert_float_equal(b[r], plain[r], 0);
+        differ_seed |= a[r] != c[r];
+        differ_plain |= a[r] != plain[r];
+    }
+    assert_true(differ_seed && differ_plain);
+    n.dropout = 0.5f, n.drop_seed = 1;
+    assert_int_equal(mt_net_forward(&n, ids, b, &e), 0);
+    for (int r = 0; r < N; r++)
+        assert_float_equal(b[r], a[r], 0);   /* same seed, same masks */
+    mt_net_free(&n);
+    drop_p = 0.3f;
+    check(MAL_ACT_TANH, MAL_POOL_MEAN);
+    check(MAL_ACT_TANH, MAL_POOL_LAST);
+    check(MAL_ACT_SOFTSIGN, MAL_POOL_MEAN);
+    drop_p = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_softsign), cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_padding_is_transparent), cmocka_unit_test(test_bag_loss),
         cmocka_unit_test(test_joint_heads), cmocka_unit_test(test_softmax_heads),
+        cmocka_unit_test(test_dropout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

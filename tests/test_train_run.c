@@ -72,6 +72,7 @@ static void small_opts(mt_opts *o, mt_protocol p)
         o->calibrate = 1;   /* exercise Platt scaling: the reference must apply it the same way */
         o->ema = 0.9;       /* and the weight average: resume must carry it */
         o->call_dropout = 0.2;   /* and call dropout: resumed mid-epoch, the same draws */
+        o->dropout = 0.2;        /* and dropout: the same masks, and none when scoring */
         o->lr_cosine = 1;        /* and the cosine schedule: its rate follows the batch count */
     }
     o->epochs = 4;
@@ -132,6 +133,14 @@ static void test_loss_falls(void **st)
     o.call_dropout = 0.995;
     train(&d, &o, r);
     fprintf(stderr, "call dropout 0.995: loss %.4f -> %.4f\n", r->h.e[0].loss, r->h.e[r->h.n - 1].loss);
+    assert_true(r->h.e[r->h.n - 1].loss > 0.6);
+    mal_model_free(&r->m);
+    /* so does dropout: with nearly every pooled value dropped the dense layer
+     * sees almost nothing, and the loss stays near chance */
+    o.call_dropout = 0;
+    o.dropout = 0.995;
+    train(&d, &o, r);
+    fprintf(stderr, "dropout 0.995: loss %.4f -> %.4f\n", r->h.e[0].loss, r->h.e[r->h.n - 1].loss);
     assert_true(r->h.e[r->h.n - 1].loss > 0.6);
     mal_model_free(&r->m);
     free(r);

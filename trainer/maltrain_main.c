@@ -59,7 +59,10 @@ static const char *usage_text =
     "       there), --no-calibration (= none),\n"
     "       --ema D (0 = off: keep the live weights; else\n"
     "       validate and keep their moving average, decay D per batch), --call-dropout Q\n"
-    "       (0 = off: training windows lose each call with probability Q), --val-frac F\n"
+    "       (0 = off: training windows lose each call with probability Q), --dropout P\n"
+    "       (0 = off: in training, layer 1's outputs and the pooled vector lose each\n"
+    "       value with probability P, the rest scaled by 1/(1-P); the model file is\n"
+    "       used as it is), --val-frac F\n"
     "       (0.15; 0: no validation split, every training trace is fitted and the last\n"
     "       epoch is kept; --activation auto and --calibration need a split), --epochs N\n"
     "       (15; paper 30), --lr R (Adam's rate, 0.001), --weight-decay D (0 = off;\n"
@@ -255,7 +258,7 @@ typedef struct cli {
     long epochs, window, seed, init_seed, embed, hidden, members, wpt, bag, stride, max_windows, pool, calib, lr_cosine;
     long combine;   /* --combine: MAL_COMBINE_*; -1: the protocol's (mean) */
     long joint;   /* --training: MT_TRAIN_*; -1: the protocol's (per-type) */
-    double pos_weight, ema, call_dropout, val_frac, lr, weight_decay, distill;
+    double pos_weight, ema, call_dropout, dropout, val_frac, lr, weight_decay, distill;
 } cli;
 
 static void apply_overrides(const cli *c, mt_opts *o)
@@ -299,6 +302,8 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->ema = c->ema;
     if (c->call_dropout >= 0)
         o->call_dropout = c->call_dropout;
+    if (c->dropout >= 0)
+        o->dropout = c->dropout;
     if (c->val_frac >= 0)
         o->val_frac = c->val_frac;
     if (c->lr > 0)
@@ -1093,7 +1098,7 @@ int main(int argc, char **argv)
         return usage_error("unknown command '%s'", argv[1]);
     cli c = {.out = "out", .protocol = MT_PROTOCOL_DEFAULT, .threads = 1, .epochs = -1,
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
-             .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .val_frac = -1,
+             .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .dropout = -1, .val_frac = -1,
              .lr = -1, .lr_cosine = -1, .joint = -1, .init_seed = -1, .members = -1, .embed = -1, .bag = -1,
              .weight_decay = -1, .distill = -1, .combine = -1};
     for (int i = 2; i < argc; i++) {
@@ -1180,6 +1185,7 @@ int main(int argc, char **argv)
                 {"--pos-weight", 0, 1000, 0, &c.pos_weight, "a number in 0..1000"},
                 {"--ema", 0, 1, 1, &c.ema, "a decay in [0, 1) (0 = off)"},
                 {"--call-dropout", 0, 1, 1, &c.call_dropout, "a probability in [0, 1)"},
+                {"--dropout", 0, 1, 1, &c.dropout, "a probability in [0, 1)"},
                 {"--val-frac", 0, 0.5, 0, &c.val_frac, "a fraction in 0..0.5"},
                 {"--lr", 1e-6, 1, 0, &c.lr, "a learning rate in 1e-6..1"},
                 {"--weight-decay", 0, 100, 0, &c.weight_decay, "a decay in 0..100 (0 = off)"},

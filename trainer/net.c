@@ -40,6 +40,10 @@ typedef struct priv {
     float *dz;      /* [N][O] d loss / d logit of the last backward */
     float *dh2;     /* [T][N][H2] gradient arriving at layer 2's outputs */
     float *dh1;     /* [T][N][H1] gradient arriving at layer 1's outputs */
+    int dropped;    /* the last forward applied dropout (mt_net.dropout > 0) */
+    float *m1, *h1d;   /* [T][N][H1] dropout's scale per value of layer 1's output, and that output
+                          as layer 2 reads it (h1 * m1) */
+    float *mp;         /* [N][H2] dropout's scale per value of the pooled vector */
     float *zero;    /* [N][max H] zeros */
 } priv;
 
@@ -195,8 +199,9 @@ int mt_net_init(mt_net *n, const mt_shape *s, mal_error *e)
     P->ids = malloc(tn * sizeof *P->ids), P->len = calloc((size_t)N, sizeof *P->len);
     P->pooled = fz((size_t)N * H2), P->logit = fz((size_t)N * O), P->dz = fz((size_t)N * O);
     P->dh2 = fz(tn * H2), P->dh1 = fz(tn * H1), P->zero = fz((size_t)N * 4 * hmax);
+    P->m1 = fz(tn * H1), P->h1d = fz(tn * H1), P->mp = fz((size_t)N * H2);
     if (!P->tab || !P->dtab || !P->ids || !P->len || !P->pooled || !P->logit || !P->dz || !P->dh2 ||
-        !P->dh1 || !P->zero) {
+        !P->dh1 || !P->zero || !P->m1 || !P->h1d || !P->mp) {
         mt_net_free(n);
         return mal_error_set(e, "out of memory for the network buffers");
     }
@@ -218,6 +223,7 @@ void mt_net_free(mt_net *n)
         mm_free(&P->tab_f), mm_free(&P->tab_demb), mm_free(&P->tab_dwx);
         free(P->tab), free(P->dtab), free(P->ids), free(P->len), free(P->pooled);
         free(P->logit), free(P->dz), free(P->dh2), free(P->dh1), free(P->zero);
+        free(P->m1), free(P->h1d), free(P->mp);
         if (P->st)
             dnnl_stream_destroy(P->st);
         if (P->eng)
@@ -539,8 +545,22 @@ int mt_net_forward(mt_net *n, const int32_t *ids, float *logits, mal_error *e)
         else
             memset(z, 0, sizeof(float) * G1);
     }
-    if (lay_fwd(P, &P->l1, p + n->off[MT_B1], p + n->off[MT_WH1], s->act, T, N) < 0 ||
-        mm_run(P, &P->l2.xp_f, P->l1.h, p + n->off[MT_WX2], P->l2.xp) < 0 ||
+    if (lay_fwd(P, &P->l1, p + n->off[MT_B1], p + n->off[MT_WH1], s->act, T, N) < 0)
+        return mal_error_set(e, "oneDNN: matmul failed");
+    /* dropout: inverted, so the weights are used as they are when it is off */
+    mt_rng drng;
+    P->dropped = n->dropout > 0;
+    if (P->dropped) {
+        mt_rng_seed(&drng, n->drop_seed);
+        float keep = 1.0f / (1.0f - n->dropout);
+        for (size_t i = 0; i < (size_t)T * N * H1; i++) {
+            P->m1[i] = mt_rng_uniform(&drng) < n->dropout ? 0.0f : keep;
+            P->h1d[i] = P->l1.h[i] * P->m1[i];
+        }
+        for (size_t i = 0; i < (size_t)N * H2; i++)
+            P->mp[i] = mt_rng_uniform(&drng) < n->dropout ? 0.0f : keep;
+    }
+    if (mm_run(P, &P->l2.xp_f, P->dropped ? P->h1d : P->l1.h, p + n->off[MT_WX2], P->l2.xp) < 0 ||
         lay_fwd(P, &P->l2, p + n->off[MT_B2], p + n->off[MT_WH2], s->act, T, N) < 0)
         return mal_error_set(e, "oneDNN: matmul failed");
     const float *dw = p + n->off[MT_DW];
@@ -561,6 +581,9 @@ int mt_net_forward(mt_net *n, const int32_t *ids, float *logits, mal_error *e)
                 for (int j = 0; j < H2; j++)
                     pool[j] /= (float)P->len[r];
         }
+        if (P->dropped)
+            for (int j = 0; j < H2; j++)
+                pool[j] *= P->mp[(size_t)r * H2 + j];
         for (int o = 0; o < O; o++) {
             const float *w = dw + (size_t)o * H2;
             float z = 0;
@@ -708,6 +731,9 @@ static double backward(mt_net *n, const float *y, const float *w, const int *bag
                 dp[j] += sc * wo[j];
             }
         }
+        if (P->dropped)   /* the dense layer read the pooled vector times its mask */
+            for (int j = 0; j < H2; j++)
+                dp[j] *= P->mp[(size_t)r * H2 + j];
         if (s->pool == MAL_POOL_LAST) {
             memcpy(P->dh2 + ((size_t)(T - 1) * N + r) * H2, dp, sizeof(float) * H2);
         } else if (P->len[r]) {
@@ -719,10 +745,14 @@ static double backward(mt_net *n, const float *y, const float *w, const int *bag
     for (int o = 0; o < O; o++)
         g[n->off[MT_DB] + o] = (float)gdb[o];
     if (lay_bwd(P, &P->l2, P->dh2, p + n->off[MT_WH2], s->act, T, N) < 0 ||
-        lay_wgrad(P, &P->l2, P->l1.h, g + n->off[MT_WX2], g + n->off[MT_WH2], g + n->off[MT_B2], T,
-                  N) < 0 ||
-        mm_run(P, &P->l2.dx_b, P->l2.xp, p + n->off[MT_WX2], P->dh1) < 0 ||
-        lay_bwd(P, &P->l1, P->dh1, p + n->off[MT_WH1], s->act, T, N) < 0 ||
+        lay_wgrad(P, &P->l2, P->dropped ? P->h1d : P->l1.h, g + n->off[MT_WX2],
+                  g + n->off[MT_WH2], g + n->off[MT_B2], T, N) < 0 ||
+        mm_run(P, &P->l2.dx_b, P->l2.xp, p + n->off[MT_WX2], P->dh1) < 0)
+        return NAN;
+    if (P->dropped)   /* layer 2 read layer 1's output times its mask */
+        for (size_t i = 0; i < (size_t)T * N * H1; i++)
+            P->dh1[i] *= P->m1[i];
+    if (lay_bwd(P, &P->l1, P->dh1, p + n->off[MT_WH1], s->act, T, N) < 0 ||
         lay_wgrad(P, &P->l1, NULL, NULL, g + n->off[MT_WH1], g + n->off[MT_B1], T, N) < 0)
         return NAN;
     /* layer 1's input projection is a table lookup: scatter its d gates per

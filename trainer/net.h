@@ -45,6 +45,14 @@ typedef struct mt_net {
     float *p;                     /* parameters */
     float *g;                     /* gradients of the last mt_net_backward */
     void *priv;                   /* oneDNN engine, primitives, activations */
+    /* Dropout of the forward passes while it is > 0 (training only; 0 after
+     * mt_net_init): layer 1's outputs as layer 2 reads them and the pooled
+     * vector the dense layer reads lose each value with probability `dropout`,
+     * the rest are scaled by 1 / (1 - dropout), so the weights need no rescaling
+     * when dropout is off and a model file is unchanged by it. The masks are
+     * drawn from drop_seed alone: the same seed gives the same masks. */
+    float dropout;
+    uint64_t drop_seed;
 } mt_net;
 
 const char *mt_group_name(int g);

@@ -347,10 +347,11 @@ int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e)
  * then the arrays: parameters, Adam m and v, weight average, and per output
  * the best epoch's weights. */
 #define CK_MAGIC "MALSTMCK"
-#define CK_VERSION 6u   /* 2: the weight average (ema), its decay, call dropout, val_frac;
+#define CK_VERSION 7u   /* 2: the weight average (ema), its decay, call dropout, val_frac;
                            3: learning rate and schedule; 4: weight decay;
                            5: outputs (the eight types in one network), best epoch per output;
-                           6: distillation's share of the target */
+                           6: distillation's share of the target;
+                           7: dropout */
 
 typedef struct ck_head {
     uint32_t version;
@@ -363,6 +364,7 @@ typedef struct ck_head {
     int64_t adam_step;
     double loss_sum, pos_weight, ema, call_dropout, val_frac, lr, weight_decay;
     double distill;             /* the teacher's share A of the training targets; 0: labels only */
+    double dropout;             /* mt_net.dropout of the training forwards; 0: off */
     int32_t lr_cosine_epochs;   /* the cosine schedule's length; 0: constant rate */
     int32_t bag;                /* windows per bag of the loss; 0: each window alone */
     int32_t training;           /* MT_TRAIN_* of a joint network (outputs > 1), FINETUNE for a
@@ -465,13 +467,14 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.call_dropout != want->call_dropout || h.val_frac != want->val_frac ||
         h.lr != want->lr || h.lr_cosine_epochs != want->lr_cosine_epochs || h.bag != want->bag ||
         h.weight_decay != want->weight_decay || h.distill != want->distill ||
+        h.dropout != want->dropout ||
         h.outputs != want->outputs ||
         h.training != want->training ||
         h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
                       "protocol, window, trace score's combine rule, activation, weight average, call dropout, validation "
                       "share, learning rate, the cosine schedule's epochs, bag size, weight decay, "
-                      "distillation, joint training and its loss, or data checksum differ)", path);
+                      "distillation, dropout, joint training and its loss, or data checksum differ)", path);
         goto out;
     }
     size_t np = h.nparam, O = (size_t)h.outputs;
@@ -704,6 +707,8 @@ static char *training_record(const mt_opts *o, const mt_data *d, int type, int n
     } else {
         cJSON_AddStringToObject(j, "loss", "binary log loss");
     }
+    if (o->dropout > 0)   /* only when on, so a default run's file is what it was before */
+        cJSON_AddNumberToObject(j, "dropout", o->dropout);
     if (o->distill > 0)   /* the teacher never reaches the file; its share of the targets does */
         cJSON_AddNumberToObject(j, "distill", o->distill);
     cJSON_AddBoolToObject(j, "calibrated", o->calibrate != MT_CALIB_NONE);
@@ -839,6 +844,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                      .pos_weight = O == 1 ? posw[0] : o->pos_weight, .ema = o->ema,
                      .call_dropout = o->call_dropout, .val_frac = o->val_frac, .lr = o->lr,
                      .weight_decay = o->weight_decay, .distill = o->distill,
+                     .dropout = o->dropout,
                      .lr_cosine_epochs = o->lr_cosine ? o->epochs : 0,
                      .bag = B > 1 ? B : 0,
                      .training = O > 1 ? o->joint : o->init ? MT_TRAIN_FINETUNE : 0, .nparam = np};
@@ -907,7 +913,13 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                     y[(size_t)q * O + k] = 0, w[(size_t)q * O + k] = 0;
                 bag[q] = -1 - q;
             }
-            if (mt_net_forward(&net, ids, NULL, e) < 0)
+            /* dropout's masks depend only on (seed, type, epoch, batch), as the
+             * windows do, so a resumed run draws the same ones */
+            net.dropout = (float)o->dropout;
+            net.drop_seed = mix(mix(mix(o->seed, (uint64_t)type + 301), (uint64_t)ep), (uint64_t)b);
+            int frc = mt_net_forward(&net, ids, NULL, e);
+            net.dropout = 0;   /* validation and scoring see the whole network */
+            if (frc < 0)
                 goto out;
             double l = B > 1  ? mt_net_backward_bags(&net, y, w, bag, rows / B)
                        : smax ? mt_net_backward_softmax(&net, y, w, rows)

@@ -30,6 +30,8 @@ typedef struct mt_opts {
     float pos_weight;        /* weight of positive samples; <= 0: balance to the negatives */
     double ema;              /* decay of the weight average validated and kept; 0: the live weights */
     double call_dropout;     /* training windows lose each call with this probability; 0: off */
+    double dropout;          /* training forwards drop layer 1's outputs and the pooled vector with this
+                                probability (inverted dropout, mt_net.dropout); 0: off */
     double val_frac;         /* 0.15 */
     double lr;               /* Adam's learning rate, 1e-3 (Keras) */
     int lr_cosine;           /* anneal the rate to 0 over the run (cosine); 0: constant */
