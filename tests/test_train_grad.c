@@ -37,6 +37,16 @@ static float drop_p;     /* dropout of the checked network's forwards (fixed mas
 static const float c3[N * O3] = {0, 1, 0,   1, 0, 0,   0, 0, 1};
 static const float wr3[N * O3] = {2, 2, 2,   1, 1, 1,   3, 3, 3};
 
+/* A network of the test's shape with `outputs` heads, initialised from `seed`. */
+static void tiny_net(mt_net *n, mal_act act, mal_pool pool, int outputs, uint64_t seed)
+{
+    mal_error e;
+    mt_shape s = {.V = V, .E = E, .H1 = H1, .H2 = H2, .T = T, .N = N, .act = act, .pool = pool,
+                  .O = outputs};
+    assert_int_equal(mt_net_init(n, &s, &e), 0);
+    mt_net_init_params(n, seed);
+}
+
 static double loss_at(mt_net *n)
 {
     mal_error e;
@@ -49,11 +59,7 @@ static double loss_at(mt_net *n)
 static void check(mal_act act, mal_pool pool)
 {
     mt_net n;
-    mal_error e;
-    mt_shape s = {.V = V, .E = E, .H1 = H1, .H2 = H2, .T = T, .N = N, .act = act, .pool = pool,
-                  .O = heads};
-    assert_int_equal(mt_net_init(&n, &s, &e), 0);
-    mt_net_init_params(&n, 42);
+    tiny_net(&n, act, pool, heads, 42);
     n.dropout = drop_p, n.drop_seed = 99;
     /* larger, asymmetric weights than the init so every path carries signal */
     mt_rng r;
@@ -108,10 +114,8 @@ static void test_bag_loss(void **st)
 {
     (void)st;
     mal_error e;
-    mt_shape s = {.V = V, .E = E, .H1 = H1, .H2 = H2, .T = T, .N = N, .act = MAL_ACT_TANH, .pool = MAL_POOL_MEAN};
     mt_net n;
-    assert_int_equal(mt_net_init(&n, &s, &e), 0);
-    mt_net_init_params(&n, 5);
+    tiny_net(&n, MAL_ACT_TANH, MAL_POOL_MEAN, 1, 5);
     float lg[N];
     assert_int_equal(mt_net_forward(&n, ids, lg, &e), 0);
     double want = (w[0] * bce(0.5 * ((double)lg[0] + lg[1]), y[0]) + w[2] * bce(lg[2], y[2])) / 2;
@@ -251,11 +255,9 @@ static void test_dropout(void **st)
 {
     (void)st;
     mal_error e;
-    mt_shape s = {.V = V, .E = E, .H1 = H1, .H2 = H2, .T = T, .N = N, .act = MAL_ACT_TANH, .pool = MAL_POOL_MEAN};
     mt_net n;
-    assert_int_equal(mt_net_init(&n, &s, &e), 0);
+    tiny_net(&n, MAL_ACT_TANH, MAL_POOL_MEAN, 1, 5);
     assert_true(n.dropout == 0);   /* off unless asked for */
-    mt_net_init_params(&n, 5);
     float plain[N], a[N], b[N], c[N];
     assert_int_equal(mt_net_forward(&n, ids, plain, &e), 0);
     n.dropout = 0.5f, n.drop_seed = 1;

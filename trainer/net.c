@@ -514,6 +514,24 @@ static int lay_bwd(priv *P, struct lay *L, const float *dhout, const float *wh, 
     return 0;
 }
 
+/* Inverted dropout's masks from n->drop_seed (the kept values scaled by
+ * 1 / (1 - p), so the weights serve as they are when it is off), and layer
+ * 1's output as layer 2 reads it: h1d = h1 * m1. */
+static void draw_dropout(mt_net *n)
+{
+    priv *P = n->priv;
+    const mt_shape *s = &n->s;
+    mt_rng r;
+    mt_rng_seed(&r, n->drop_seed);
+    float keep = 1.0f / (1.0f - n->dropout);
+    for (size_t i = 0; i < (size_t)s->T * s->N * s->H1; i++) {
+        P->m1[i] = mt_rng_uniform(&r) < n->dropout ? 0.0f : keep;
+        P->h1d[i] = P->l1.h[i] * P->m1[i];
+    }
+    for (size_t i = 0; i < (size_t)s->N * s->H2; i++)
+        P->mp[i] = mt_rng_uniform(&r) < n->dropout ? 0.0f : keep;
+}
+
 int mt_net_forward(mt_net *n, const int32_t *ids, float *logits, mal_error *e)
 {
     priv *P = n->priv;
@@ -547,19 +565,9 @@ int mt_net_forward(mt_net *n, const int32_t *ids, float *logits, mal_error *e)
     }
     if (lay_fwd(P, &P->l1, p + n->off[MT_B1], p + n->off[MT_WH1], s->act, T, N) < 0)
         return mal_error_set(e, "oneDNN: matmul failed");
-    /* dropout: inverted, so the weights are used as they are when it is off */
-    mt_rng drng;
     P->dropped = n->dropout > 0;
-    if (P->dropped) {
-        mt_rng_seed(&drng, n->drop_seed);
-        float keep = 1.0f / (1.0f - n->dropout);
-        for (size_t i = 0; i < (size_t)T * N * H1; i++) {
-            P->m1[i] = mt_rng_uniform(&drng) < n->dropout ? 0.0f : keep;
-            P->h1d[i] = P->l1.h[i] * P->m1[i];
-        }
-        for (size_t i = 0; i < (size_t)N * H2; i++)
-            P->mp[i] = mt_rng_uniform(&drng) < n->dropout ? 0.0f : keep;
-    }
+    if (P->dropped)
+        draw_dropout(n);
     if (mm_run(P, &P->l2.xp_f, P->dropped ? P->h1d : P->l1.h, p + n->off[MT_WX2], P->l2.xp) < 0 ||
         lay_fwd(P, &P->l2, p + n->off[MT_B2], p + n->off[MT_WH2], s->act, T, N) < 0)
         return mal_error_set(e, "oneDNN: matmul failed");
