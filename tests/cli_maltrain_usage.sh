@@ -12,7 +12,7 @@ S=data/mal-api-2019-sample
 [ -x "$TR" ] || { echo "FAIL: no $TR" >&2; exit 1; }
 
 expect 0 "$TR" --help
-for opt in --embed --members --ema --call-dropout --dropout --val-frac --lr --weight-decay --distill --combine --lr-schedule --init-seed --scores-out --windows-per-trace --bag --training --pos-weight --folds --resume; do
+for opt in --embed --members --ema --call-dropout --dropout --pretrain --pretrain-lr --val-frac --lr --weight-decay --distill --combine --lr-schedule --init-seed --scores-out --windows-per-trace --bag --training --pos-weight --folds --resume; do
     grep -q -- "$opt" "$T/out" || fail "--help does not describe $opt"
 done
 expect 2 "$TR"
@@ -39,6 +39,12 @@ usage --dropout 1 -- "--dropout"
 usage --dropout -0.2 -- "--dropout"
 usage --dropout x -- "--dropout"
 usage --val-frac 0.6 -- "--val-frac"
+usage --pretrain -1 -- "--pretrain"
+usage --pretrain 2x -- "2x"
+usage --pretrain-lr 0 -- "--pretrain-lr"
+usage --pretrain 2 --protocol paper -- "--protocol paper"
+usage --pretrain 2 --training joint -- "--training"
+usage --pretrain 2 --activation auto -- "--activation auto"
 usage --lr 0 -- "--lr"
 usage --lr 2 -- "--lr"
 usage --lr-schedule step -- "step"
@@ -187,6 +193,17 @@ grep -v '^"training"' "$T/drop/models/Worms.json" >"$T/w1"
 cmp -s "$T/w1" "$T/w2" && fail "--dropout 0.3 trained the default's weights"
 expect 1 "$TR" train "${tiny[@]}" --out "$T/plain" --dropout 0.3 --resume
 grep -q 'distillation, dropout' "$T/err" || fail "--resume with another --dropout: $(cat "$T/err")"
+
+# --pretrain: a line per pretraining epoch, recorded, changes the weights,
+# and a checkpoint made without it is refused by --resume with it
+expect 0 "$TR" train "${tiny[@]}" --pretrain 1 --out "$T/pre"
+grep -q 'pretrain epoch 1/1: next-call loss' "$T/err" || fail "--pretrain: no epoch line: $(cat "$T/err")"
+grep -q '"pretrain_epochs":1' "$T/pre/models/Worms.json" || fail "--pretrain 1 not in the training record"
+grep -q '"pretrain' "$T/plain/models/Worms.json" && fail "the default's training record names pretraining"
+grep -v '^"training"' "$T/pre/models/Worms.json" >"$T/w1"
+cmp -s "$T/w1" "$T/w2" && fail "--pretrain 1 trained the default's weights"
+expect 1 "$TR" train "${tiny[@]}" --out "$T/plain" --pretrain 1 --resume
+grep -q 'pretraining' "$T/err" || fail "--resume with another --pretrain: $(cat "$T/err")"
 
 # --combine max: in the model's scoring rule, and a checkpoint made under
 # another rule is refused by --resume

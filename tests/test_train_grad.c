@@ -3,7 +3,8 @@
  * front-padded batch (V 10, E 3, H 4/5, T 6, N 3); and of the bag loss
  * (rows 0-1 one bag, row 2 another), whose value is checked directly; and
  * of a network of three heads (joint training), whose heads are each the
- * network of one model file; and with dropout, its masks fixed by a seed.
+ * network of one model file; and with dropout, its masks fixed by a seed;
+ * and of next-call prediction (pretraining), its softmax head included.
  *
  * The network computes in float (oneDNN f32), so the check uses central
  * differences with step 3e-3 on the double-precision loss and accepts
@@ -33,6 +34,9 @@ static const float w3[N * O3] = {2, 1, 1,   1, 5, 1,   2, 1, 3};
 static int heads = 1;    /* outputs of the checked network */
 static int softmax;      /* heads > 1: the softmax cross-entropy instead of a binary loss each */
 static float drop_p;     /* dropout of the checked network's forwards (fixed masks: one seed) */
+enum { NLM = V * H2 + V };
+static float *lm_head;   /* non-NULL: the next-call loss through this head ([V][H2], then [V]) */
+static float lm_grad[NLM];
 /* one-hot classes of the rows, and the row weights repeated per column */
 static const float c3[N * O3] = {0, 1, 0,   1, 0, 0,   0, 0, 1};
 static const float wr3[N * O3] = {2, 2, 2,   1, 1, 1,   3, 3, 3};
@@ -51,6 +55,8 @@ static double loss_at(mt_net *n)
 {
     mal_error e;
     assert_int_equal(mt_net_forward(n, ids, NULL, &e), 0);
+    if (lm_head)
+        return mt_net_backward_lm(n, lm_head, lm_grad, &e);
     if (heads > 1)
         return softmax ? mt_net_backward_softmax(n, c3, wr3, N) : mt_net_backward(n, y3, w3, N);
     return bag ? mt_net_backward_bags(n, y, w, bag, 2) : mt_net_backward(n, y, w, N);
@@ -67,34 +73,40 @@ static void check(mal_act act, mal_pool pool)
     for (size_t i = 0; i < n.nparam; i++)
         n.p[i] += (float)(0.6 * (mt_rng_uniform(&r) - 0.5));
     loss_at(&n);
-    float *an = malloc(sizeof(float) * n.nparam);
+    float *an = malloc(sizeof(float) * (n.nparam + NLM));
     memcpy(an, n.g, sizeof(float) * n.nparam);
+    memcpy(an + n.nparam, lm_grad, sizeof lm_grad);
     const float h = 3e-3f;
-    for (int g = 0; g < MT_NGROUPS; g++) {
-        double maxerr = 0, maxg = 0;
-        for (size_t i = n.off[g]; i < n.off[g + 1]; i++) {
-            float keep = n.p[i];
-            n.p[i] = keep + h;
+    /* the network's groups, then (next-call loss) the head's weights and biases,
+     * which the dense layer's groups give way to */
+    for (int g = 0; g < MT_NGROUPS + 2; g++) {
+        if (lm_head ? g == MT_DW || g == MT_DB : g >= MT_NGROUPS)
+            continue;
+        size_t lo = g < MT_NGROUPS ? n.off[g] : n.nparam + (g == MT_NGROUPS ? 0 : (size_t)V * H2);
+        size_t hi = g < MT_NGROUPS ? n.off[g + 1] : g == MT_NGROUPS ? n.nparam + (size_t)V * H2 : n.nparam + NLM;
+        double maxg = 0;
+        for (size_t i = lo; i < hi; i++) {
+            float *x = i < n.nparam ? &n.p[i] : &lm_head[i - n.nparam];
+            float keep = *x;
+            *x = keep + h;
             double lp = loss_at(&n);
-            n.p[i] = keep - h;
+            *x = keep - h;
             double lm = loss_at(&n);
-            n.p[i] = keep;
+            *x = keep;
             double fd = (lp - lm) / (2.0 * h);
             double err = fabs(fd - an[i]);
             if (fabs(an[i]) > maxg)
                 maxg = fabs(an[i]);
             if (err > 2e-4 + 2e-2 * fabs(an[i])) {
                 fprintf(stderr, "act %s pool %s group %s index %zu: fd %.6g analytic %.6g\n",
-                        mal_act_name(act), mal_pool_name(pool), mt_group_name(g), i - n.off[g], fd,
-                        an[i]);
+                        mal_act_name(act), mal_pool_name(pool),
+                        g < MT_NGROUPS ? mt_group_name(g) : g == MT_NGROUPS ? "next-call.w" : "next-call.b",
+                        i - lo, fd, an[i]);
                 fail();
             }
-            if (err > maxerr)
-                maxerr = err;
         }
         /* a group whose gradient is all zero would pass trivially */
         assert_true(maxg > 1e-4);
-        (void)maxerr;
     }
     free(an);
     mt_net_free(&n);
@@ -286,6 +298,42 @@ static void test_dropout(void **st)
     drop_p = 0;
 }
 
+/* Next-call prediction (pretraining): row 0 has 5 steps with a next call,
+ * row 1 has 3, row 2 none. A head of zeros predicts uniformly, log V per
+ * target; with a head of random weights every group of the layers and of
+ * the head passes the finite-difference check, under dropout too. */
+static void test_next_call(void **st)
+{
+    (void)st;
+    mal_error e;
+    static float head[NLM];
+    mt_net n;
+    tiny_net(&n, MAL_ACT_TANH, MAL_POOL_MEAN, 1, 3);
+    assert_int_equal(mt_net_forward(&n, ids, NULL, &e), 0);
+    double l = mt_net_backward_lm(&n, head, lm_grad, &e);
+    assert_true(fabs(l - log((double)V)) < 1e-6);
+    /* d loss / d bias b = 1/V - (targets equal to b) / 8 */
+    static const int next[8] = {4, 9, 4, 0, 7, 3, 8, 2};
+    for (int b = 0; b < V; b++) {
+        int k = 0;
+        for (int i = 0; i < 8; i++)
+            k += next[i] == b;
+        assert_true(fabs(lm_grad[V * H2 + b] - (1.0 / V - k / 8.0)) < 1e-6);
+    }
+    mt_net_free(&n);
+    mt_rng r;
+    mt_rng_seed(&r, 11);
+    for (int i = 0; i < NLM; i++)
+        head[i] = (float)(mt_rng_uniform(&r) - 0.5);
+    lm_head = head;
+    check(MAL_ACT_TANH, MAL_POOL_MEAN);
+    check(MAL_ACT_SOFTSIGN, MAL_POOL_LAST);
+    drop_p = 0.3f;
+    check(MAL_ACT_TANH, MAL_POOL_MEAN);
+    drop_p = 0;
+    lm_head = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,7 +341,7 @@ int main(void)
         cmocka_unit_test(test_softsign), cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_padding_is_transparent), cmocka_unit_test(test_bag_loss),
         cmocka_unit_test(test_joint_heads), cmocka_unit_test(test_softmax_heads),
-        cmocka_unit_test(test_dropout),
+        cmocka_unit_test(test_dropout),  cmocka_unit_test(test_next_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

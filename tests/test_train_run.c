@@ -4,7 +4,10 @@
  * or an interrupted batch) equals an uninterrupted run, a corrupt checkpoint
  * is a clear error, the weight average is what is kept; joint training of
  * the eight types in one network (its models equal the reference, it is
- * deterministic and resumes exactly); and the dataset loader's input errors. */
+ * deterministic and resumes exactly); next-call pretraining (it learns a
+ * sequence, is deterministic, the training starts from it, and a resume
+ * across other pretraining settings is refused); and the dataset loader's
+ * input errors. */
 #include "test_support.h"
 
 #include <math.h>
@@ -14,6 +17,7 @@
 
 #include "dataset.h"
 #include "metrics.h"
+#include "pretrain.h"
 #include "reference.h"
 #include "train.h"
 #include "window_scorer.h"
@@ -292,6 +296,80 @@ static void test_deterministic(void **st)
     free(a), free(b);
     rm_rf(dir);
     free(dir);
+    mt_data_free(&d);
+}
+
+static double max_weight_diff(const mal_model *a, const mal_model *b);
+
+/* Pretraining on traces whose calls follow the cycle 0, 1, .., 9, 0, ..
+ * from a random start: the next call is always predictable. */
+static double pre_first, pre_last;
+static int pre_epochs;
+static void pre_progress(void *ctx, int epoch, int epochs, double loss, double val_loss, double sec)
+{
+    (void)ctx, (void)val_loss, (void)sec, (void)epochs;
+    if (epoch == 1)
+        pre_first = loss;
+    pre_last = loss, pre_epochs = epoch;
+}
+
+static void test_pretrain(void **st)
+{
+    (void)st;
+    mt_data d;
+    make_data(&d);
+    for (int i = 0; i < NTR; i++)   /* the dedup sequences become cycles; labels stay */
+        for (size_t k = 0; k < d.t[i].ndd; k++)
+            d.t[i].dd[k] = (uint16_t)((i + k) % V);
+    mt_opts o;
+    small_opts(&o, MT_PROTOCOL_DEFAULT);
+    o.pretrain = 12;
+    o.pretrain_lr = 0.01;
+    int fit[60], val[20];
+    for (int i = 0; i < NTR; i++)
+        i < 60 ? (fit[i] = i) : (val[i - 60] = i);
+    mal_error e = {{0}};
+    mal_model pa, pb;
+    assert_int_equal(mt_pretrain_lm(&d, fit, 60, val, 20, &o, pre_progress, NULL, &pa, &e), 0);
+    fprintf(stderr, "pretraining: next-call loss %.4f -> %.4f over %d epochs\n", pre_first, pre_last,
+            pre_epochs);
+    assert_int_equal(pre_epochs, 12);
+    assert_true(pre_first > 1.0 && pre_last < 0.5);   /* log 10 = 2.3 at chance */
+    assert_int_equal(mt_pretrain_lm(&d, fit, 60, val, 20, &o, NULL, NULL, &pb, &e), 0);
+    assert_true(max_weight_diff(&pa, &pb) == 0);   /* deterministic */
+    mal_model_free(&pb);
+    /* the per-type training starts from it: other weights than a seeded start */
+    run *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    o.epochs = 1;
+    o.pretrain = 0;
+    train(&d, &o, a);
+    o.pretrain = 12, o.init = &pa;
+    char *dir = tmp_dir(), *ck = tmp_path(dir, "pre.ckpt");
+    o.ckpt_path = ck;
+    train(&d, &o, b);
+    assert_true(max_weight_diff(&a->m, &b->m) > 0.05);
+    assert_contains(b->m.training_json, "\"pretrain_epochs\":12");
+    assert_true(strstr(a->m.training_json, "pretrain") == NULL);
+    mal_model_free(&b->m);
+    /* a resume with other pretraining epochs is refused */
+    o.pretrain = 11, o.resume = 1, o.epochs = 2;
+    int all[NTR], *f2, *v2, nf2, nv2;
+    for (int i = 0; i < NTR; i++)
+        all[i] = i;
+    assert_int_equal(mt_split_val(&d, all, NTR, 0.2, o.seed, &f2, &nf2, &v2, &nv2, &e), 0);
+    assert_int_equal(mt_train_model(&d, 0, f2, nf2, v2, nv2, &o, NULL, NULL, &b->m, &b->h, &b->res, &e), -1);
+    assert_contains(e.msg, "pretraining");
+    free(f2), free(v2);
+    /* the paper's rule (the last window only) is refused */
+    mt_opts p;
+    small_opts(&p, MT_PROTOCOL_PAPER);
+    p.pretrain = 2;
+    assert_int_equal(mt_pretrain_lm(&d, fit, 60, val, 20, &p, NULL, NULL, &pb, &e), -1);
+    assert_contains(e.msg, "stride");
+    mal_model_free(&a->m), mal_model_free(&pa);
+    free(a), free(b);
+    rm_rf(dir);
+    free(ck), free(dir);
     mt_data_free(&d);
 }
 
@@ -758,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_joint),
         cmocka_unit_test(test_weight_average),
         cmocka_unit_test(test_learning_rate),
+        cmocka_unit_test(test_pretrain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

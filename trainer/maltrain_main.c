@@ -19,6 +19,7 @@
 #include "model_merge.h"
 #include "net.h"
 #include "ngram_teacher.h"
+#include "pretrain.h"
 #include "train.h"
 
 static const char *usage_text =
@@ -62,7 +63,10 @@ static const char *usage_text =
     "       (0 = off: training windows lose each call with probability Q), --dropout P\n"
     "       (0 = off: in training, layer 1's outputs and the pooled vector lose each\n"
     "       value with probability P, the rest scaled by 1/(1-P); the model file is\n"
-    "       used as it is), --val-frac F\n"
+    "       used as it is), --pretrain N (0 = off; N epochs of next-call prediction\n"
+    "       on windows of the fit traces, no labels, train the layers every type's\n"
+    "       training then starts from; redone in full by --resume), --pretrain-lr R\n"
+    "       (Adam's rate while pretraining, 0.004), --val-frac F\n"
     "       (0.15; 0: no validation split, every training trace is fitted and the last\n"
     "       epoch is kept; --activation auto and --calibration need a split), --epochs N\n"
     "       (15; paper 30), --lr R (Adam's rate, 0.001), --weight-decay D (0 = off;\n"
@@ -256,9 +260,10 @@ typedef struct cli {
     int auto_act, act_set, json, resume, threads, folds;
     mal_act act;
     long epochs, window, seed, init_seed, embed, hidden, members, wpt, bag, stride, max_windows, pool, calib, lr_cosine;
+    long pretrain;   /* --pretrain: epochs of next-call pretraining; -1: the protocol's (0) */
     long combine;   /* --combine: MAL_COMBINE_*; -1: the protocol's (mean) */
     long joint;   /* --training: MT_TRAIN_*; -1: the protocol's (per-type) */
-    double pos_weight, ema, call_dropout, dropout, val_frac, lr, weight_decay, distill;
+    double pos_weight, ema, call_dropout, dropout, val_frac, lr, weight_decay, distill, pretrain_lr;
 } cli;
 
 static void apply_overrides(const cli *c, mt_opts *o)
@@ -286,6 +291,10 @@ static void apply_overrides(const cli *c, mt_opts *o)
         o->windows_per_trace = (int)c->wpt;
     if (c->bag > 0)
         o->bag = (int)c->bag;
+    if (c->pretrain >= 0)
+        o->pretrain = (int)c->pretrain;
+    if (c->pretrain_lr > 0)
+        o->pretrain_lr = c->pretrain_lr;
     if (c->stride >= 0)
         o->rule.stride = (int)c->stride;
     if (c->max_windows >= 0)
@@ -560,6 +569,14 @@ static int train_joint(const mt_opts *o, const mt_data *d, const int *want, cons
     return rc;
 }
 
+static void pretrain_progress(void *ctx, int epoch, int epochs, double loss, double val_loss,
+                              double seconds)
+{
+    (void)ctx;
+    fprintf(stderr, "  pretrain epoch %d/%d: next-call loss %.4f, validation %.4f, %.1f s\n", epoch,
+            epochs, loss, val_loss, seconds);
+}
+
 /* Train every requested type (and activation) on train[] with validation val[]. */
 static int train_types(const cli *c, const mt_opts *base, const mt_data *d, const int *want,
                        const int *fit, int nfit, const int *val, int nval, const char *mdir,
@@ -596,6 +613,18 @@ static int train_types(const cli *c, const mt_opts *base, const mt_data *d, cons
             if (!want[t])
                 mal_model_free(&joint[t]);
     }
+    mal_model pre = {0};   /* --pretrain: the layers every type starts from */
+    if (base->pretrain > 0) {
+        mt_opts o = *base;
+        mal_error e = {{0}};
+        double t0 = now_s();
+        if (mt_pretrain_lm(d, fit, nfit, val, nval, &o, pretrain_progress, NULL, &pre, &e) < 0) {
+            fprintf(stderr, "maltrain: %s\n", e.msg);
+            return g_stop ? 130 : 1;
+        }
+        fprintf(stderr, "maltrain: pretrained the layers on next-call prediction (%d epochs, %.0f s)\n",
+                o.pretrain, now_s() - t0);
+    }
     for (int t = 0; t < MT_NTYPES; t++) {
         if (!want[t])
             continue;
@@ -614,7 +643,7 @@ static int train_types(const cli *c, const mt_opts *base, const mt_data *d, cons
             if (joint_only) {   /* trained above; nacts is 1 */
                 m = joint[t], res = jres[t], joint[t] = (mal_model){0};
             } else {
-                o.init = finetune ? &joint[t] : NULL;
+                o.init = finetune ? &joint[t] : base->pretrain > 0 ? &pre : NULL;
                 rc = train_model(&o, d, t, an, fit, nfit, val, nval, mdir, save, &pg, &m, &res);
                 mal_model_free(&joint[t]);
             }
@@ -695,10 +724,12 @@ static int train_types(const cli *c, const mt_opts *base, const mt_data *d, cons
         }
         mal_model_free(&bestm);
     }
+    mal_model_free(&pre);
     return 0;
 fail:   /* the joint models of the types not reached (freed ones are zeroed) */
     for (int t = 0; t < MT_NTYPES; t++)
         mal_model_free(&joint[t]);
+    mal_model_free(&pre);
     return frc;
 }
 
@@ -766,6 +797,13 @@ static int cmd_train(const cli *c)
         fprintf(stderr, "maltrain: --training %s trains one network for the eight types; it "
                 "cannot be combined with %s\n", kinds[o.joint], c->auto_act ? "--activation auto"
                                                 : o.members > 1 ? "--members" : "--bag");
+        return 2;
+    }
+    if (o.pretrain > 0 && (o.joint || c->auto_act || o.members > 1 || o.rule.stride == 0)) {
+        fprintf(stderr, "maltrain: --pretrain trains the layers every per-type model of one "
+                "activation starts from, on windows at a stride; it cannot be combined with %s\n",
+                o.joint ? "--training joint|softmax|finetune" : c->auto_act ? "--activation auto"
+                : o.members > 1 ? "--members" : "--protocol paper");
         return 2;
     }
     if (c->scores_out && c->folds < 2)
@@ -1100,7 +1138,7 @@ int main(int argc, char **argv)
              .window = -1, .seed = 0, .hidden = -1, .wpt = -1, .stride = -1, .max_windows = -1,
              .pool = -1, .calib = -1, .pos_weight = -1, .ema = -1, .call_dropout = -1, .dropout = -1, .val_frac = -1,
              .lr = -1, .lr_cosine = -1, .joint = -1, .init_seed = -1, .members = -1, .embed = -1, .bag = -1,
-             .weight_decay = -1, .distill = -1, .combine = -1};
+             .weight_decay = -1, .distill = -1, .combine = -1, .pretrain = -1, .pretrain_lr = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1177,6 +1215,7 @@ int main(int argc, char **argv)
                 {"--embed", 1, MAL_MAX_EMBED, &c.embed, 1},
                 {"--windows-per-trace", 1, 1000, &c.wpt, 1},
                 {"--bag", 1, 1000, &c.bag, 1},
+                {"--pretrain", 0, MT_MAX_EPOCHS, &c.pretrain, 1},
                 {"--stride", 0, 100000, &c.stride, 1},
                 {"--max-windows", 0, MAL_MAX_WINDOWS, &c.max_windows, 1},
             };
@@ -1188,6 +1227,7 @@ int main(int argc, char **argv)
                 {"--dropout", 0, 1, 1, &c.dropout, "a probability in [0, 1)"},
                 {"--val-frac", 0, 0.5, 0, &c.val_frac, "a fraction in 0..0.5"},
                 {"--lr", 1e-6, 1, 0, &c.lr, "a learning rate in 1e-6..1"},
+                {"--pretrain-lr", 1e-6, 1, 0, &c.pretrain_lr, "a learning rate in 1e-6..1"},
                 {"--weight-decay", 0, 100, 0, &c.weight_decay, "a decay in 0..100 (0 = off)"},
                 {"--distill", 0, 1, 0, &c.distill, "a share in 0..1 (0 = off)"},
             };

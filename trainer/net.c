@@ -45,6 +45,9 @@ typedef struct priv {
                           as layer 2 reads it (h1 * m1) */
     float *mp;         /* [N][H2] dropout's scale per value of the pooled vector */
     float *zero;    /* [N][max H] zeros */
+    /* next-call prediction (mt_net_backward_lm), set up on its first use */
+    mm lm_f, lm_dh, lm_dw;
+    float *lmz;     /* [T][N][V]: logits, then d loss / d logit */
 } priv;
 
 static int dnnl_fail(mal_error *e, const char *what, dnnl_status_t s)
@@ -224,6 +227,7 @@ void mt_net_free(mt_net *n)
         free(P->tab), free(P->dtab), free(P->ids), free(P->len), free(P->pooled);
         free(P->logit), free(P->dz), free(P->dh2), free(P->dh1), free(P->zero);
         free(P->m1), free(P->h1d), free(P->mp);
+        mm_free(&P->lm_f), mm_free(&P->lm_dh), mm_free(&P->lm_dw), free(P->lmz);
         if (P->st)
             dnnl_stream_destroy(P->st);
         if (P->eng)
@@ -684,6 +688,7 @@ static double loss_grad_softmax(priv *P, int N, int O, const float *y, const flo
 
 static double backward(mt_net *n, const float *y, const float *w, const int *bag, double denom,
                        int softmax);
+static int backward_layers(mt_net *n);
 
 double mt_net_backward(mt_net *n, const float *y, const float *w, double denom)
 {
@@ -705,7 +710,7 @@ static double backward(mt_net *n, const float *y, const float *w, const int *bag
 {
     priv *P = n->priv;
     const mt_shape *s = &n->s;
-    int T = s->T, N = s->N, H1 = s->H1, H2 = s->H2, G1 = 4 * H1, O = mt_net_outputs(n);
+    int T = s->T, N = s->N, H2 = s->H2, O = mt_net_outputs(n);
     if ((bag && O > 1) || (softmax && O < 2))
         return NAN;
     const float *p = n->p;
@@ -752,17 +757,29 @@ static double backward(mt_net *n, const float *y, const float *w, const int *bag
     }
     for (int o = 0; o < O; o++)
         g[n->off[MT_DB] + o] = (float)gdb[o];
+    return backward_layers(n) < 0 ? NAN : loss;
+}
+
+/* Backward from P->dh2 (the gradient at layer 2's outputs, every step) down
+ * to the embedding, into n->g (its dense groups already set). */
+static int backward_layers(mt_net *n)
+{
+    priv *P = n->priv;
+    const mt_shape *s = &n->s;
+    int T = s->T, N = s->N, H1 = s->H1, G1 = 4 * H1;
+    const float *p = n->p;
+    float *g = n->g;
     if (lay_bwd(P, &P->l2, P->dh2, p + n->off[MT_WH2], s->act, T, N) < 0 ||
         lay_wgrad(P, &P->l2, P->dropped ? P->h1d : P->l1.h, g + n->off[MT_WX2],
                   g + n->off[MT_WH2], g + n->off[MT_B2], T, N) < 0 ||
         mm_run(P, &P->l2.dx_b, P->l2.xp, p + n->off[MT_WX2], P->dh1) < 0)
-        return NAN;
+        return -1;
     if (P->dropped)   /* layer 2 read layer 1's output times its mask */
         for (size_t i = 0; i < (size_t)T * N * H1; i++)
             P->dh1[i] *= P->m1[i];
     if (lay_bwd(P, &P->l1, P->dh1, p + n->off[MT_WH1], s->act, T, N) < 0 ||
         lay_wgrad(P, &P->l1, NULL, NULL, g + n->off[MT_WH1], g + n->off[MT_B1], T, N) < 0)
-        return NAN;
+        return -1;
     /* layer 1's input projection is a table lookup: scatter its d gates per
      * token, then dWx1 = dtab^T emb and demb = dtab Wx1 */
     memset(P->dtab, 0, sizeof(float) * (size_t)s->V * G1);
@@ -776,8 +793,70 @@ static double backward(mt_net *n, const float *y, const float *w, const int *bag
     }
     if (mm_run(P, &P->tab_dwx, P->dtab, p + n->off[MT_EMB], g + n->off[MT_WX1]) < 0 ||
         mm_run(P, &P->tab_demb, P->dtab, p + n->off[MT_WX1], g + n->off[MT_EMB]) < 0)
+        return -1;
+    return 0;
+}
+
+double mt_net_backward_lm(mt_net *n, const float *lm, float *glm, mal_error *e)
+{
+    priv *P = n->priv;
+    const mt_shape *s = &n->s;
+    int T = s->T, N = s->N, H2 = s->H2, V = s->V;
+    size_t tn = (size_t)T * N;
+    if (!P->lmz) {   /* first use: [T N][V] logits and three matmuls */
+        P->lmz = fz(tn * V);
+        if (!P->lmz) {
+            mal_error_set(e, "out of memory for next-call logits (%zu x %d)", tn, V);
+            return NAN;
+        }
+        if (mm_init(P, &P->lm_f, (int)tn, H2, V, 0, 1, e) < 0 ||    /* h2 * Wlm^T */
+            mm_init(P, &P->lm_dh, (int)tn, V, H2, 0, 0, e) < 0 ||   /* dZ * Wlm */
+            mm_init(P, &P->lm_dw, V, (int)tn, H2, 1, 0, e) < 0) {   /* dZ^T * h2 */
+            mm_free(&P->lm_f), mm_free(&P->lm_dh), mm_free(&P->lm_dw);
+            free(P->lmz), P->lmz = NULL;
+            return NAN;
+        }
+    }
+    const float *lmb = lm + (size_t)V * H2;
+    if (mm_run(P, &P->lm_f, P->l2.h, lm, P->lmz) < 0) {
+        mal_error_set(e, "oneDNN: matmul failed");
         return NAN;
-    return loss;
+    }
+    /* the steps with a target: real, and followed by a real step (the padding is in front) */
+    long count = 0;
+    for (int t = 0; t + 1 < T; t++)
+        for (int r = 0; r < N; r++)
+            count += P->ids[(size_t)t * N + r] >= 0 && P->ids[(size_t)(t + 1) * N + r] >= 0;
+    double loss = 0;
+    for (size_t i = 0; i < tn; i++) {
+        float *z = P->lmz + i * V;
+        int32_t next = i + N < tn && P->ids[i] >= 0 ? P->ids[i + N] : -1;
+        if (next < 0) {
+            memset(z, 0, sizeof(float) * V);
+            continue;
+        }
+        double mx = z[0], sum = 0;
+        for (int v = 0; v < V; v++)
+            z[v] += lmb[v], mx = z[v] > mx ? z[v] : mx;
+        for (int v = 0; v < V; v++)
+            sum += exp(z[v] - mx);
+        double lse = mx + log(sum);
+        loss += lse - z[next];
+        for (int v = 0; v < V; v++)
+            z[v] = (float)(exp(z[v] - lse) / count);
+        z[next] -= 1.0f / (float)count;
+    }
+    memset(n->g, 0, sizeof(float) * n->nparam);
+    memset(glm + (size_t)V * H2, 0, sizeof(float) * V);
+    for (size_t i = 0; i < tn; i++)
+        for (int v = 0; v < V; v++)
+            glm[(size_t)V * H2 + v] += P->lmz[i * V + v];
+    if (mm_run(P, &P->lm_dh, P->lmz, lm, P->dh2) < 0 || mm_run(P, &P->lm_dw, P->lmz, P->l2.h, glm) < 0 ||
+        backward_layers(n) < 0) {
+        mal_error_set(e, "oneDNN: matmul failed");
+        return NAN;
+    }
+    return count ? loss / count : 0;
 }
 
 static const float *model_group(const mal_model *m, int g)

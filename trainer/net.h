@@ -89,6 +89,14 @@ double mt_net_backward_bags(mt_net *n, const float *y, const float *w, const int
  * one-hot. Returns NAN for a network of one output. */
 double mt_net_backward_softmax(mt_net *n, const float *y, const float *w, double denom);
 
+/* Next-call prediction, for pretraining the layers on traces without labels:
+ * at every real step t of a row followed by a real step, a softmax over the
+ * vocabulary of Wlm h2_t + blm predicts the call of step t+1. lm holds Wlm
+ * [V][H2] then blm [V]. Returns the mean cross-entropy over those steps of
+ * the last forward (NAN on failure, e set); the network's gradient goes to
+ * n->g (the dense groups 0) and the head's to glm (same layout as lm). */
+double mt_net_backward_lm(mt_net *n, const float *lm, float *glm, mal_error *e);
+
 /* Copy parameters into a model allocated with the same shape, and back
  * (a network of one output). */
 int mt_net_to_model(const mt_net *n, mal_model *m, mal_error *e);

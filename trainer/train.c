@@ -23,6 +23,7 @@ void mt_opts_defaults(mt_opts *o, mt_protocol p)
     o->seed = 0;
     o->batch = 50;
     o->embed = 16, o->h1 = 100, o->h2 = 100;
+    o->pretrain_lr = 0.004;   /* 4x the labelled training's: the next-call loss falls slowly at 0.001 */
     o->val_frac = 0.15;
     o->lr = 1e-3;
     o->members = 1;
@@ -102,6 +103,16 @@ static void fill_row(const mal_scoring *r, const mt_trace *t, long k, long start
         row[i] = -1;
     for (size_t i = 0; i < len; i++)
         row[pad + i] = s[st + i];
+}
+
+void mt_window_row(const mal_scoring *r, const mt_trace *t, long k, long start, int32_t *row, int T)
+{
+    fill_row(r, t, k, start, row, T);
+}
+
+long mt_trace_windows(const mal_scoring *r, const mt_trace *t)
+{
+    return count_windows(r, t);
 }
 
 /* Augmentation of a training row: each real call is deleted with
@@ -347,11 +358,11 @@ int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e)
  * then the arrays: parameters, Adam m and v, weight average, and per output
  * the best epoch's weights. */
 #define CK_MAGIC "MALSTMCK"
-#define CK_VERSION 7u   /* 2: the weight average (ema), its decay, call dropout, val_frac;
+#define CK_VERSION 8u   /* 2: the weight average (ema), its decay, call dropout, val_frac;
                            3: learning rate and schedule; 4: weight decay;
                            5: outputs (the eight types in one network), best epoch per output;
                            6: distillation's share of the target;
-                           7: dropout */
+                           7: dropout; 8: next-call pretraining's epochs and rate */
 
 typedef struct ck_head {
     uint32_t version;
@@ -371,6 +382,9 @@ typedef struct ck_head {
                                    per-type one started from a model; 0: per type */
     int32_t combine;            /* the rule's mal_combine (validation scores traces by it); in
                                    what was padding, so 0 (mean) in older version-6 checkpoints */
+    int32_t pretrain;           /* epochs of next-call pretraining the network started from; 0: none */
+    int32_t pad;                /* explicit, so no byte is left unset */
+    double pretrain_lr;         /* its rate (0 without pretraining) */
     uint64_t nparam;
 } ck_head;
 
@@ -467,14 +481,15 @@ static int ck_load(const char *path, train_state *s, const ck_head *want, mal_er
         h.call_dropout != want->call_dropout || h.val_frac != want->val_frac ||
         h.lr != want->lr || h.lr_cosine_epochs != want->lr_cosine_epochs || h.bag != want->bag ||
         h.weight_decay != want->weight_decay || h.distill != want->distill ||
-        h.dropout != want->dropout ||
+        h.dropout != want->dropout || h.pretrain != want->pretrain ||
+        h.pretrain_lr != want->pretrain_lr ||
         h.outputs != want->outputs ||
         h.training != want->training ||
         h.nparam != want->nparam) {
         mal_error_set(e, "%s: the checkpoint was made with other settings or data (seed, "
                       "protocol, window, trace score's combine rule, activation, weight average, call dropout, validation "
                       "share, learning rate, the cosine schedule's epochs, bag size, weight decay, "
-                      "distillation, dropout, joint training and its loss, or data checksum differ)", path);
+                      "distillation, dropout, pretraining, joint training and its loss, or data checksum differ)", path);
         goto out;
     }
     size_t np = h.nparam, O = (size_t)h.outputs;
@@ -568,13 +583,14 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static uint64_t mix(uint64_t a, uint64_t b)
+uint64_t mt_seed_mix(uint64_t a, uint64_t b)
 {
     uint64_t x = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull);
     x ^= x >> 31;
     x *= 0xbf58476d1ce4e5b9ull;
     return x ^ (x >> 29);
 }
+#define mix mt_seed_mix
 
 /* AdamW's decoupled decay: every weight matrix and the embedding shrink
  * toward 0; the biases (the forget gates' 1 among them) do not */
@@ -674,7 +690,12 @@ static char *training_record(const mt_opts *o, const mt_data *d, int type, int n
     cJSON_AddStringToObject(j, "trainer", "maltrain (oneDNN matmul LSTM)");
     cJSON_AddStringToObject(j, "protocol", o->protocol == MT_PROTOCOL_PAPER ? "paper" : "default");
     cJSON_AddStringToObject(j, "data_crc32", crc);
-    if (type != MT_JOINT && o->init)
+    if (type != MT_JOINT && o->init && o->pretrain > 0) {
+        cJSON_AddStringToObject(j, "network", "pretrained: trained for this type from layers "
+                                "pretrained on next-call prediction over the fit traces");
+        cJSON_AddNumberToObject(j, "pretrain_epochs", o->pretrain);
+        cJSON_AddNumberToObject(j, "pretrain_lr", o->pretrain_lr);
+    } else if (type != MT_JOINT && o->init)
         cJSON_AddStringToObject(j, "network", "fine-tuned: trained for this type from a joint "
                                 "network of the eight types (its layers and this type's head)");
     else if (type == MT_JOINT && o->joint == MT_TRAIN_SOFTMAX)
@@ -845,6 +866,8 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                      .call_dropout = o->call_dropout, .val_frac = o->val_frac, .lr = o->lr,
                      .weight_decay = o->weight_decay, .distill = o->distill,
                      .dropout = o->dropout,
+                     .pretrain = o->init && o->pretrain > 0 ? o->pretrain : 0,
+                     .pretrain_lr = o->init && o->pretrain > 0 ? o->pretrain_lr : 0,
                      .lr_cosine_epochs = o->lr_cosine ? o->epochs : 0,
                      .bag = B > 1 ? B : 0,
                      .training = O > 1 ? o->joint : o->init ? MT_TRAIN_FINETUNE : 0, .nparam = np};

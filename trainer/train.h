@@ -40,6 +40,9 @@ typedef struct mt_opts {
     int members;             /* networks per model, merged (maltrain_main.c); mt_train_model trains one */
     int joint;               /* MT_TRAIN_*: one network per type, or one for all eight (MT_JOINT) */
     const mal_model *init;   /* per-type training starts from these weights (same shape); NULL: a seeded init */
+    int pretrain;            /* epochs of next-call pretraining of the layers (pretrain.h) before the
+                                per-type training, which starts from them; 0: off */
+    double pretrain_lr;      /* Adam's rate while pretraining (0.004) */
     double distill;          /* 0: off; A in (0, 1]: a training window's target is (1 - A) label + A soft */
     const float *soft;       /* with distill: [d->n][MT_NTYPES] teacher probabilities (ngram_teacher.h) */
     const char *ckpt_path;   /* NULL: no checkpoints */
@@ -129,6 +132,14 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
  * per trace (calibration included): probs[n]. Uses the oneDNN net (batch 50). */
 int mt_score_traces(const mal_model *m, const mt_data *d, const int *idx, int n, float *probs,
                     mal_error *e);
+
+/* Row of T ids, front-padded with -1, of trace t under rule r: its window k
+ * (stride 0: its last T calls), or the window starting at `start` if >= 0. */
+void mt_window_row(const mal_scoring *r, const mt_trace *t, long k, long start, int32_t *row, int T);
+/* How many windows rule r scores in trace t. */
+long mt_trace_windows(const mal_scoring *r, const mt_trace *t);
+/* The seed of a draw from a seed and a label (splitmix-like mixing). */
+uint64_t mt_seed_mix(uint64_t a, uint64_t b);
 
 /* Write out/models/<Type>.metrics.csv-like history (atomic). */
 int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e);
