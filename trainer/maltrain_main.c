@@ -624,6 +624,7 @@ static int train_types(const cli *c, const mt_opts *base, const mt_data *d, cons
         }
         fprintf(stderr, "maltrain: pretrained the layers on next-call prediction (%d epochs, %.0f s)\n",
                 o.pretrain, now_s() - t0);
+        pg.start = now_s();   /* the ETA counts the per-type runs only */
     }
     for (int t = 0; t < MT_NTYPES; t++) {
         if (!want[t])
