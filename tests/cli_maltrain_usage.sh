@@ -195,6 +195,7 @@ expect 1 "$TR" train "${tiny[@]}" --out "$T/plain" --dropout 0.3 --resume
 grep -q 'distillation, dropout' "$T/err" || fail "--resume with another --dropout: $(cat "$T/err")"
 
 # --pretrain: a line per pretraining epoch, recorded, changes the weights,
+# resumes to the same file (the pretraining is redone: it is deterministic),
 # and a checkpoint made without it is refused by --resume with it
 expect 0 "$TR" train "${tiny[@]}" --pretrain 1 --out "$T/pre"
 grep -q 'pretrain epoch 1/1: next-call loss' "$T/err" || fail "--pretrain: no epoch line: $(cat "$T/err")"
@@ -202,6 +203,9 @@ grep -q '"pretrain_epochs":1' "$T/pre/models/Worms.json" || fail "--pretrain 1 n
 grep -q '"pretrain' "$T/plain/models/Worms.json" && fail "the default's training record names pretraining"
 grep -v '^"training"' "$T/pre/models/Worms.json" >"$T/w1"
 cmp -s "$T/w1" "$T/w2" && fail "--pretrain 1 trained the default's weights"
+cp "$T/pre/models/Worms.json" "$T/pre.orig"
+expect 0 "$TR" train "${tiny[@]}" --pretrain 1 --out "$T/pre" --resume   # pretraining redone, same result
+cmp -s "$T/pre/models/Worms.json" "$T/pre.orig" || fail "--pretrain 1 --resume changed the model"
 expect 1 "$TR" train "${tiny[@]}" --out "$T/plain" --pretrain 1 --resume
 grep -q 'pretraining' "$T/err" || fail "--resume with another --pretrain: $(cat "$T/err")"
 
