@@ -573,8 +573,11 @@ static void pretrain_progress(void *ctx, int epoch, int epochs, double loss, dou
                               double seconds)
 {
     (void)ctx;
-    fprintf(stderr, "  pretrain epoch %d/%d: next-call loss %.4f, validation %.4f, %.1f s\n", epoch,
-            epochs, loss, val_loss, seconds);
+    char val[48] = "no validation split";
+    if (isfinite(val_loss))
+        snprintf(val, sizeof val, "validation %.4f", val_loss);
+    fprintf(stderr, "  pretrain epoch %d/%d: next-call loss %.4f, %s, %.1f s\n", epoch, epochs, loss,
+            val, seconds);
 }
 
 /* Train every requested type (and activation) on train[] with validation val[]. */

@@ -71,7 +71,7 @@ int mt_pretrain_lm(const mt_data *d, const int *fit, int nfit, const int *val, i
     mt_net net;
     if (mt_net_init(&net, &s, e) < 0)
         return -1;
-    mt_net_init_params(&net, mt_seed_mix(o->seed, 401));
+    mt_net_init_params(&net, mt_mix(o->seed, 401));
     size_t nlm = (size_t)s.V * s.H2 + s.V, np = net.nparam;
     long nsamp = (long)nfit * o->windows_per_trace;
     float *lm = calloc(nlm, sizeof *lm), *glm = calloc(nlm, sizeof *glm);
@@ -87,7 +87,7 @@ int mt_pretrain_lm(const mt_data *d, const int *fit, int nfit, const int *val, i
     an.lr = al.lr = (float)o->pretrain_lr;
     {   /* the head: glorot-uniform weights, zero biases */
         mt_rng g;
-        mt_rng_seed(&g, mt_seed_mix(o->seed, 402));
+        mt_rng_seed(&g, mt_mix(o->seed, 402));
         double lim = sqrt(6.0 / (s.H2 + s.V));
         for (size_t i = 0; i < (size_t)s.V * s.H2; i++)
             lm[i] = (float)((2 * mt_rng_uniform(&g) - 1) * lim);
@@ -95,7 +95,7 @@ int mt_pretrain_lm(const mt_data *d, const int *fit, int nfit, const int *val, i
     for (int ep = 0; ep < o->pretrain; ep++) {
         double t0 = now_s();
         mt_rng g;
-        mt_rng_seed(&g, mt_seed_mix(mt_seed_mix(o->seed, 501), (uint64_t)ep));
+        mt_rng_seed(&g, mt_mix(mt_mix(o->seed, 501), (uint64_t)ep));
         long ns = 0;
         for (int i = 0; i < nfit; i++) {
             size_t n = d->t[fit[i]].ndd, W = (size_t)s.T;

@@ -583,14 +583,13 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-uint64_t mt_seed_mix(uint64_t a, uint64_t b)
+uint64_t mt_mix(uint64_t a, uint64_t b)
 {
     uint64_t x = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull);
     x ^= x >> 31;
     x *= 0xbf58476d1ce4e5b9ull;
     return x ^ (x >> 29);
 }
-#define mix mt_seed_mix
 
 /* AdamW's decoupled decay: every weight matrix and the embedding shrink
  * toward 0; the biases (the forget gates' 1 among them) do not */
@@ -829,7 +828,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
             return -1;
         }
     } else {
-        mt_net_init_params(&net, mix(mix(o->seed, (uint64_t)type + 1), (uint64_t)o->act + 17));
+        mt_net_init_params(&net, mt_mix(mt_mix(o->seed, (uint64_t)type + 1), (uint64_t)o->act + 17));
         if (smax)
             centre_heads(&net);
     }
@@ -885,7 +884,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
         /* this epoch's samples and order depend only on (seed, type, epoch),
          * so a resumed run draws the same ones */
         mt_rng rng;
-        mt_rng_seed(&rng, mix(mix(o->seed, (uint64_t)type + 101), (uint64_t)ep));
+        mt_rng_seed(&rng, mt_mix(mt_mix(o->seed, (uint64_t)type + 101), (uint64_t)ep));
         long ns = 0;
         for (int i = 0; i < nfit; i++) {
             const mt_trace *t = &d->t[fit[i]];
@@ -917,7 +916,8 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                 fill_row(r, t, 0, smp[q].start, ids + (size_t)rows * s.T, s.T);
                 if (o->call_dropout > 0)
                     drop_calls(ids + (size_t)rows * s.T, s.T, o->call_dropout,
-                               mix(mix(mix(o->seed, (uint64_t)type + 201), (uint64_t)ep), (uint64_t)q));
+                               mt_mix(mt_mix(mt_mix(o->seed, (uint64_t)type + 201), (uint64_t)ep),
+                                      (uint64_t)q));
                 const float *soft = o->distill > 0 ? o->soft + (size_t)smp[q].trace * MT_NTYPES : NULL;
                 for (int k = 0; k < O; k++) {
                     int pos = t->label == output_type(type, k);
@@ -939,7 +939,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
             /* dropout's masks depend only on (seed, type, epoch, batch), as the
              * windows do, so a resumed run draws the same ones */
             net.dropout = (float)o->dropout;
-            net.drop_seed = mix(mix(mix(o->seed, (uint64_t)type + 301), (uint64_t)ep), (uint64_t)b);
+            net.drop_seed = mt_mix(mt_mix(mt_mix(o->seed, (uint64_t)type + 301), (uint64_t)ep), (uint64_t)b);
             int frc = mt_net_forward(&net, ids, NULL, e);
             net.dropout = 0;   /* validation and scoring see the whole network */
             if (frc < 0)

@@ -139,7 +139,7 @@ void mt_window_row(const mal_scoring *r, const mt_trace *t, long k, long start, 
 /* How many windows rule r scores in trace t. */
 long mt_trace_windows(const mal_scoring *r, const mt_trace *t);
 /* The seed of a draw from a seed and a label (splitmix-like mixing). */
-uint64_t mt_seed_mix(uint64_t a, uint64_t b);
+uint64_t mt_mix(uint64_t a, uint64_t b);
 
 /* Write out/models/<Type>.metrics.csv-like history (atomic). */
 int mt_write_metrics_csv(const char *path, const mt_history *h, mal_error *e);
