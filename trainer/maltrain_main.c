@@ -618,15 +618,14 @@ static int train_types(const cli *c, const mt_opts *base, const mt_data *d, cons
     }
     mal_model pre = {0};   /* --pretrain: the layers every type starts from */
     if (base->pretrain > 0) {
-        mt_opts o = *base;
         mal_error e = {{0}};
         double t0 = now_s();
-        if (mt_pretrain_lm(d, fit, nfit, val, nval, &o, pretrain_progress, NULL, &pre, &e) < 0) {
+        if (mt_pretrain_lm(d, fit, nfit, val, nval, base, pretrain_progress, NULL, &pre, &e) < 0) {
             fprintf(stderr, "maltrain: %s\n", e.msg);
             return g_stop ? 130 : 1;
         }
         fprintf(stderr, "maltrain: pretrained the layers on next-call prediction (%d epochs, %.0f s)\n",
-                o.pretrain, now_s() - t0);
+                base->pretrain, now_s() - t0);
         pg.start = now_s();   /* the ETA counts the per-type runs only */
     }
     for (int t = 0; t < MT_NTYPES; t++) {

@@ -797,6 +797,13 @@ static int backward_layers(mt_net *n)
     return 0;
 }
 
+/* The target of time-major step i (of tn, N rows): the same row's next
+ * call when both steps are real (the padding is in front), else -1. */
+static int32_t next_call(const priv *P, size_t i, size_t tn, int N)
+{
+    return i + N < tn && P->ids[i] >= 0 ? P->ids[i + N] : -1;
+}
+
 double mt_net_backward_lm(mt_net *n, const float *lm, float *glm, mal_error *e)
 {
     priv *P = n->priv;
@@ -822,15 +829,13 @@ double mt_net_backward_lm(mt_net *n, const float *lm, float *glm, mal_error *e)
         mal_error_set(e, "oneDNN: matmul failed");
         return NAN;
     }
-    /* the steps with a target: real, and followed by a real step (the padding is in front) */
     long count = 0;
-    for (int t = 0; t + 1 < T; t++)
-        for (int r = 0; r < N; r++)
-            count += P->ids[(size_t)t * N + r] >= 0 && P->ids[(size_t)(t + 1) * N + r] >= 0;
+    for (size_t i = 0; i < tn; i++)
+        count += next_call(P, i, tn, N) >= 0;
     double loss = 0;
     for (size_t i = 0; i < tn; i++) {
         float *z = P->lmz + i * V;
-        int32_t next = i + N < tn && P->ids[i] >= 0 ? P->ids[i + N] : -1;
+        int32_t next = next_call(P, i, tn, N);
         if (next < 0) {
             memset(z, 0, sizeof(float) * V);
             continue;
@@ -846,6 +851,8 @@ double mt_net_backward_lm(mt_net *n, const float *lm, float *glm, mal_error *e)
             z[v] = (float)(exp(z[v] - lse) / count);
         z[next] -= 1.0f / (float)count;
     }
+    if (!glm)   /* the loss only */
+        return count ? loss / count : 0;
     memset(n->g, 0, sizeof(float) * n->nparam);
     memset(glm + (size_t)V * H2, 0, sizeof(float) * V);
     for (size_t i = 0; i < tn; i++)

@@ -94,7 +94,8 @@ double mt_net_backward_softmax(mt_net *n, const float *y, const float *w, double
  * vocabulary of Wlm h2_t + blm predicts the call of step t+1. lm holds Wlm
  * [V][H2] then blm [V]. Returns the mean cross-entropy over those steps of
  * the last forward (NAN on failure, e set); the network's gradient goes to
- * n->g (the dense groups 0) and the head's to glm (same layout as lm). */
+ * n->g (the dense groups 0) and the head's to glm (same layout as lm);
+ * glm NULL: the loss only, no gradient. */
 double mt_net_backward_lm(mt_net *n, const float *lm, float *glm, mal_error *e);
 
 /* Copy parameters into a model allocated with the same shape, and back

@@ -4,19 +4,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "net.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* One batch of rows ids[N][T] (rows past `rows` all padding): the mean
- * next-call loss, gradients in net->g and glm. */
+/* One batch of rows ids[N][T] (rows past the real ones all padding): the
+ * mean next-call loss, and with glm its gradients in net->g and glm. */
 static double batch_loss(mt_net *net, const int32_t *ids, const float *lm, float *glm, mal_error *e)
 {
     if (mt_net_forward(net, ids, NULL, e) < 0)
@@ -32,7 +24,7 @@ static void pad_rows(int32_t *ids, int from, int N, int T)
 
 /* Mean loss over the validation traces' scored windows (no update). */
 static double val_loss(mt_net *net, const mt_data *d, const int *val, int nval, const mt_opts *o,
-                       int32_t *ids, const float *lm, float *glm, mal_error *e)
+                       int32_t *ids, const float *lm, mal_error *e)
 {
     int T = net->s.T, N = net->s.N, rows = 0;
     double sum = 0;
@@ -44,7 +36,7 @@ static double val_loss(mt_net *net, const mt_data *d, const int *val, int nval, 
             if (++rows < N && !(i == nval - 1 && k == nw - 1))
                 continue;
             pad_rows(ids, rows, N, T);
-            double l = batch_loss(net, ids, lm, glm, e);
+            double l = batch_loss(net, ids, lm, NULL, e);
             if (!isfinite(l))
                 return NAN;
             sum += l, batches++, rows = 0;
@@ -76,7 +68,7 @@ int mt_pretrain_lm(const mt_data *d, const int *fit, int nfit, const int *val, i
     long nsamp = (long)nfit * o->windows_per_trace;
     float *lm = calloc(nlm, sizeof *lm), *glm = calloc(nlm, sizeof *glm);
     int32_t *ids = malloc(sizeof *ids * (size_t)s.T * s.N);
-    long *smp = malloc(sizeof *smp * 2 * (size_t)nsamp);   /* (trace, start) pairs */
+    mt_sample *smp = malloc(sizeof *smp * (size_t)nsamp);
     mt_adam an = {0}, al = {0};
     int rc = -1;
     if (!lm || !glm || !ids || !smp || mt_adam_init(&an, np, e) < 0 || mt_adam_init(&al, nlm, e) < 0) {
@@ -93,28 +85,16 @@ int mt_pretrain_lm(const mt_data *d, const int *fit, int nfit, const int *val, i
             lm[i] = (float)((2 * mt_rng_uniform(&g) - 1) * lim);
     }
     for (int ep = 0; ep < o->pretrain; ep++) {
-        double t0 = now_s();
+        double t0 = mt_now_s();
         mt_rng g;
         mt_rng_seed(&g, mt_mix(mt_mix(o->seed, 501), (uint64_t)ep));
-        long ns = 0;
-        for (int i = 0; i < nfit; i++) {
-            size_t n = d->t[fit[i]].ndd, W = (size_t)s.T;
-            for (int k = 0; k < o->windows_per_trace; k++, ns++) {
-                smp[2 * ns] = fit[i];
-                smp[2 * ns + 1] = n > W ? (long)mt_rng_below(&g, n - W + 1) : 0;
-            }
-        }
-        for (long i = ns - 1; i > 0; i--) {
-            long j = (long)mt_rng_below(&g, (uint64_t)i + 1), a = smp[2 * i], b = smp[2 * i + 1];
-            smp[2 * i] = smp[2 * j], smp[2 * i + 1] = smp[2 * j + 1];
-            smp[2 * j] = a, smp[2 * j + 1] = b;
-        }
+        long ns = mt_draw_samples(d, r, o->windows_per_trace, 1, fit, nfit, &g, smp);
         double sum = 0;
         long nb = 0;
         for (long q = 0; q < ns; nb++) {
             int rows = 0;
             for (; q < ns && rows < s.N; q++, rows++)
-                mt_window_row(r, &d->t[smp[2 * q]], 0, smp[2 * q + 1], ids + (size_t)rows * s.T, s.T);
+                mt_window_row(r, &d->t[smp[q].trace], 0, smp[q].start, ids + (size_t)rows * s.T, s.T);
             pad_rows(ids, rows, s.N, s.T);
             double l = batch_loss(&net, ids, lm, glm, e);
             if (!isfinite(l)) {
@@ -130,11 +110,11 @@ int mt_pretrain_lm(const mt_data *d, const int *fit, int nfit, const int *val, i
                 goto out;
             }
         }
-        double vl = nval > 0 ? val_loss(&net, d, val, nval, o, ids, lm, glm, e) : NAN;
+        double vl = nval > 0 ? val_loss(&net, d, val, nval, o, ids, lm, e) : NAN;
         if (nval > 0 && !isfinite(vl))
             goto out;
         if (progress)
-            progress(ctx, ep + 1, o->pretrain, sum / nb, vl, now_s() - t0);
+            progress(ctx, ep + 1, o->pretrain, sum / nb, vl, mt_now_s() - t0);
     }
     if (mal_model_alloc(out, &d->vocab, "pretrained", s.E, s.H1, s.H2, o->act, e) < 0)
         goto out;

@@ -115,6 +115,33 @@ long mt_trace_windows(const mal_scoring *r, const mt_trace *t)
     return count_windows(r, t);
 }
 
+long mt_draw_samples(const mt_data *d, const mal_scoring *r, int wpt, int bag, const int *fit,
+                     int nfit, mt_rng *rng, mt_sample *smp)
+{
+    long ns = 0;
+    for (int i = 0; i < nfit; i++) {
+        if (r->stride == 0) {
+            smp[ns++] = (mt_sample){fit[i], -1};
+            continue;
+        }
+        size_t n = d->t[fit[i]].ndd, W = (size_t)r->window;
+        for (int k = 0; k < wpt; k++) {
+            long start = n > W ? (long)mt_rng_below(rng, n - W + 1) : 0;
+            smp[ns++] = (mt_sample){fit[i], start};
+        }
+    }
+    /* shuffled in whole bags: a bag's windows stay together, in one batch */
+    int B = bag > 1 ? bag : 1;
+    for (long i = ns / B - 1; i > 0; i--) {
+        long j = (long)mt_rng_below(rng, (uint64_t)i + 1);
+        for (int k = 0; k < B; k++) {
+            mt_sample x = smp[i * B + k];
+            smp[i * B + k] = smp[j * B + k], smp[j * B + k] = x;
+        }
+    }
+    return ns;
+}
+
 /* Augmentation of a training row: each real call is deleted with
  * probability q and the rest close up at the end (front padding grows), as
  * if the sample had not made that call. The draws come from a generator of
@@ -576,7 +603,7 @@ static void standardise(const float *lg, const long *woff, int n, float *a_out, 
     *a_out = (float)(1 / sd), *b_out = (float)(-m / sd);
 }
 
-static double now_s(void)
+double mt_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -632,10 +659,6 @@ static void ema_update(float *a, const float *p, size_t n, float d)
         a[i] = d * a[i] + (1 - d) * p[i];
 }
 
-typedef struct sample {
-    int trace;
-    long start;   /* -1: the rule's last window */
-} sample;
 
 /* The type output o of a network stands for: `type`, or o itself when the
  * network holds the eight types (MT_JOINT). */
@@ -844,7 +867,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
     float *best = malloc(sizeof(float) * np * O);
     float *ema = malloc(sizeof(float) * np), *live = malloc(sizeof(float) * np);
     long nsamp_max = (long)nfit * (o->windows_per_trace > 0 ? o->windows_per_trace : 1);
-    sample *smp = malloc(sizeof(sample) * (size_t)nsamp_max);
+    mt_sample *smp = malloc(sizeof(mt_sample) * (size_t)nsamp_max);
     if (!ids || !bag || !y || !w || !best || !ema || !live || !smp || mt_adam_init(&adam, np, e) < 0) {
         if (!e || !e->msg[0])
             mal_error_set(e, "out of memory");
@@ -880,32 +903,12 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
             adam.step = st.h.adam_step;
     }
     for (int ep = st.h.epoch_done; ep < o->epochs; ep++) {
-        double t0 = now_s();
+        double t0 = mt_now_s();
         /* this epoch's samples and order depend only on (seed, type, epoch),
          * so a resumed run draws the same ones */
         mt_rng rng;
         mt_rng_seed(&rng, mt_mix(mt_mix(o->seed, (uint64_t)type + 101), (uint64_t)ep));
-        long ns = 0;
-        for (int i = 0; i < nfit; i++) {
-            const mt_trace *t = &d->t[fit[i]];
-            if (r->stride == 0) {
-                smp[ns++] = (sample){fit[i], -1};
-                continue;
-            }
-            size_t n = t->ndd, W = (size_t)r->window;
-            for (int k = 0; k < o->windows_per_trace; k++) {
-                long start = n > W ? (long)mt_rng_below(&rng, n - W + 1) : 0;
-                smp[ns++] = (sample){fit[i], start};
-            }
-        }
-        /* shuffled in whole bags: a bag's windows stay together, in one batch */
-        for (long i = ns / B - 1; i > 0; i--) {
-            long j = (long)mt_rng_below(&rng, (uint64_t)i + 1);
-            for (int k = 0; k < B; k++) {
-                sample x = smp[i * B + k];
-                smp[i * B + k] = smp[j * B + k], smp[j * B + k] = x;
-            }
-        }
+        long ns = mt_draw_samples(d, r, o->windows_per_trace, B, fit, nfit, &rng, smp);
         long per_batch = (long)(s.N / B) * B;
         long nb = (ns + per_batch - 1) / per_batch;
         for (long b = st.h.batch_done; b < nb; b++) {
@@ -974,7 +977,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
                 goto out;
             }
         }
-        double t_train = now_s() - t0;
+        double t_train = mt_now_s() - t0;
         /* with a weight average, it is what is validated and kept; the live
          * weights go on training */
         if (o->ema > 0) {
@@ -983,7 +986,7 @@ int mt_train_model(const mt_data *d, int type, const int *fit, int nfit, const i
         }
         double vloss[MT_NTYPES], vauc[MT_NTYPES];
         int vrc = validate(&net, r, d, type, val, nval, vloss, vauc, e);
-        double t_all = now_s() - t0;
+        double t_all = mt_now_s() - t0;
         for (int k = 0; k < O && vrc == 0; k++) {
             /* the loss is the network's: with O heads, the sum of theirs */
             mt_epoch E = {.epoch = ep + 1, .train_seconds = t_train, .seconds = t_all,

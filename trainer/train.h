@@ -138,6 +138,20 @@ int mt_score_traces(const mal_model *m, const mt_data *d, const int *idx, int n,
 void mt_window_row(const mal_scoring *r, const mt_trace *t, long k, long start, int32_t *row, int T);
 /* How many windows rule r scores in trace t. */
 long mt_trace_windows(const mal_scoring *r, const mt_trace *t);
+/* One training window: a trace and the start of its window in the
+ * deduplicated calls (-1: the rule's only window, stride 0). */
+typedef struct mt_sample {
+    int trace;
+    long start;
+} mt_sample;
+/* One epoch's training windows of the traces fit[]: wpt random windows per
+ * trace under rule r (stride 0: its one window), drawn from rng and shuffled
+ * in whole bags of `bag` (0/1: each window alone). smp holds nfit * wpt.
+ * Returns their count. */
+long mt_draw_samples(const mt_data *d, const mal_scoring *r, int wpt, int bag, const int *fit,
+                     int nfit, mt_rng *rng, mt_sample *smp);
+/* Monotonic seconds. */
+double mt_now_s(void);
 /* The seed of a draw from a seed and a label (splitmix-like mixing). */
 uint64_t mt_mix(uint64_t a, uint64_t b);
 
