@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -148,18 +147,11 @@ typedef struct prog {
     int total_runs, run;   /* models (type x activation) to train, current */
 } prog;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void progress(void *ctx, const char *type, mal_act act, const mt_epoch *ep, int epochs,
                      int best)
 {
     prog *p = ctx;
-    double done = p->run + (double)ep->epoch / epochs, el = now_s() - p->start;
+    double done = p->run + (double)ep->epoch / epochs, el = mt_now_s() - p->start;
     double eta = done > 0 ? el * (p->total_runs - done) / done : 0;
     char val[64] = "no validation";
     if (isfinite(ep->val_auc))
@@ -588,7 +580,7 @@ static int train_types(const cli *c, const mt_opts *base, const mt_data *d, cons
 {
     mal_act acts[4] = {MAL_ACT_TANH, MAL_ACT_SIGMOID, MAL_ACT_SOFTSIGN, MAL_ACT_SOFTMAX};
     int nacts = c->auto_act ? 4 : 1;
-    prog pg = {.start = now_s()};
+    prog pg = {.start = mt_now_s()};
     mal_model joint[MT_NTYPES];
     memset(joint, 0, sizeof joint);
     mt_result jres[MT_NTYPES];
@@ -619,14 +611,14 @@ static int train_types(const cli *c, const mt_opts *base, const mt_data *d, cons
     mal_model pre = {0};   /* --pretrain: the layers every type starts from */
     if (base->pretrain > 0) {
         mal_error e = {{0}};
-        double t0 = now_s();
+        double t0 = mt_now_s();
         if (mt_pretrain_lm(d, fit, nfit, val, nval, base, pretrain_progress, NULL, &pre, &e) < 0) {
             fprintf(stderr, "maltrain: %s\n", e.msg);
             return g_stop ? 130 : 1;
         }
         fprintf(stderr, "maltrain: pretrained the layers on next-call prediction (%d epochs, %.0f s)\n",
-                base->pretrain, now_s() - t0);
-        pg.start = now_s();   /* the ETA counts the per-type runs only */
+                base->pretrain, mt_now_s() - t0);
+        pg.start = mt_now_s();   /* the ETA counts the per-type runs only */
     }
     for (int t = 0; t < MT_NTYPES; t++) {
         if (!want[t])
@@ -753,7 +745,7 @@ static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const 
     mt_teacher_report rep;
     mal_error e;
     float *soft = calloc((size_t)d->n * MT_NTYPES, sizeof(float));
-    double t0 = now_s();
+    double t0 = mt_now_s();
     if (!soft || mt_teacher_oof(d, fit, nfit, &to, soft, &rep, &e) < 0) {
         fprintf(stderr, "maltrain: %s\n", soft ? e.msg : "out of memory for the teacher's targets");
         free(soft);
@@ -761,7 +753,7 @@ static int train_all(const cli *c, const mt_opts *base, const mt_data *d, const 
     }
     fprintf(stderr, "maltrain: n-gram teacher: %ld features, C %g, out-of-fold macro-F1 %.3f on the %d "
             "fit traces (%.1f s); targets = %.2f x label + %.2f x teacher\n", rep.features, rep.c,
-            rep.macro_f1, nfit, now_s() - t0, 1 - o.distill, o.distill);
+            rep.macro_f1, nfit, mt_now_s() - t0, 1 - o.distill, o.distill);
     o.soft = soft;
     int rc = train_types(c, &o, d, want, fit, nfit, val, nval, mdir, save, test_probs, test_raw,
                          test, ntest);
@@ -1104,12 +1096,12 @@ static int cmd_bench_step(int argc, char **argv)
             y[i] = (float)(i % 8 == 0), w[i] = 1;
         double tf = 0, tb = 0;
         for (int it = 0; it <= reps; it++) {
-            double t0 = now_s();
+            double t0 = mt_now_s();
             mt_net_forward(&n, ids, NULL, &e);
-            double t1 = now_s();
+            double t1 = mt_now_s();
             mt_net_backward(&n, y, w, 50);
             mt_adam_update(&ad, n.p, n.g, n.nparam);
-            double t2 = now_s();
+            double t2 = mt_now_s();
             if (it)   /* the first is warm-up */
                 tf += t1 - t0, tb += t2 - t1;
         }

@@ -659,7 +659,6 @@ static void ema_update(float *a, const float *p, size_t n, float d)
         a[i] = d * a[i] + (1 - d) * p[i];
 }
 
-
 /* The type output o of a network stands for: `type`, or o itself when the
  * network holds the eight types (MT_JOINT). */
 static int output_type(int type, int o)
